@@ -1,0 +1,148 @@
+"""Operator settings, read once from the environment (prefix ``SR_OPERATOR_``).
+
+Every setting has a default that works in the operator image; a bad value fails at
+start-up with a message naming the environment variable and the expected form.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+PREFIX = "SR_OPERATOR_"
+
+# The chart ships inside the operator image at this path; a source checkout uses its own.
+IMAGE_CHART_PATH = Path("/opt/semantic-router-operator/charts/semantic-router")
+SOURCE_CHART_PATH = Path(__file__).resolve().parents[2] / "charts" / "semantic-router"
+
+T = TypeVar("T")
+
+
+class SettingsError(ValueError):
+    """An environment variable holds a value the operator cannot use."""
+
+
+def default_chart_path() -> Path:
+    """The chart in the image when present, else the chart of this source tree."""
+    return IMAGE_CHART_PATH if IMAGE_CHART_PATH.is_dir() else SOURCE_CHART_PATH
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the operator needs to know about its environment."""
+
+    # Namespaces to watch; empty means every namespace (cluster-wide).
+    namespaces: tuple[str, ...] = ()
+    helm_binary: str = "helm"
+    chart_path: Path = field(default_factory=default_chart_path)
+    # At most this many helm processes run at once, across all releases.
+    helm_concurrency: int = 4
+    # Seconds between two drift checks of one SemanticRouter (discovery, status, repair).
+    timer_interval: float = 60.0
+    # Seconds one helm install/upgrade/uninstall may take before it counts as failed.
+    helm_timeout: float = 300.0
+    # Helm release revisions kept per SemanticRouter (`helm upgrade --history-max`).
+    release_history: int = 10
+    # Port of the Prometheus metrics endpoint; 0 disables it.
+    metrics_port: int = 8080
+    # kopf's liveness endpoint (`kopf run --liveness`); empty disables it.
+    liveness_endpoint: str = "http://0.0.0.0:8081/healthz"
+    # Peering lets several operator replicas agree on one active instance.
+    peering_name: str = ""
+
+    @property
+    def clusterwide(self) -> bool:
+        return not self.namespaces
+
+
+def _parse_namespaces(raw: str) -> tuple[str, ...]:
+    if raw.strip() in ("", "*"):
+        return ()
+    names = tuple(dict.fromkeys(part.strip() for part in raw.split(",") if part.strip()))
+    return names
+
+
+def _positive_int(raw: str) -> int:
+    value = int(raw)
+    if value < 1:
+        raise ValueError("must be at least 1")
+    return value
+
+
+def _positive_float(raw: str) -> float:
+    value = float(raw)
+    if not value > 0:
+        raise ValueError("must be greater than 0")
+    return value
+
+
+def _port(raw: str) -> int:
+    value = int(raw)
+    if not 0 <= value <= 65535:
+        raise ValueError("must be a port number between 0 and 65535")
+    return value
+
+
+def _text(raw: str) -> str:
+    return raw.strip()
+
+
+def _non_empty(raw: str) -> str:
+    if not raw.strip():
+        raise ValueError("must not be empty")
+    return raw.strip()
+
+
+_EXPECTED = {
+    "NAMESPACES": "a comma-separated list of namespaces, or empty / '*' for all namespaces",
+    "HELM_BINARY": "the path or name of the helm executable",
+    "CHART_PATH": "the directory of the semantic-router chart",
+    "HELM_CONCURRENCY": "a whole number of at least 1",
+    "TIMER_INTERVAL": "a number of seconds greater than 0",
+    "HELM_TIMEOUT": "a number of seconds greater than 0",
+    "RELEASE_HISTORY": "a whole number of at least 1",
+    "METRICS_PORT": "a port number between 0 (disabled) and 65535",
+    "LIVENESS_ENDPOINT": "a URL such as http://0.0.0.0:8081/healthz, or empty to disable",
+    "PEERING_NAME": "the name of a kopf peering object, or empty to run standalone",
+}
+
+
+def _read(env: Mapping[str, str], key: str, parse: Callable[[str], T], default: T) -> T:
+    name = PREFIX + key
+    if name not in env:
+        return default
+    raw = env[name]
+    try:
+        return parse(raw)
+    except ValueError as exc:
+        raise SettingsError(
+            f"{name}={raw!r} is invalid ({exc}); set it to {_EXPECTED[key]}"
+        ) from None
+
+
+def from_env(env: Mapping[str, str] | None = None) -> Settings:
+    """Settings from `env` (default: the process environment); unknown variables are errors."""
+    env = os.environ if env is None else env
+    unknown = sorted(
+        name for name in env if name.startswith(PREFIX) and name[len(PREFIX) :] not in _EXPECTED
+    )
+    if unknown:
+        known = ", ".join(PREFIX + key for key in _EXPECTED)
+        raise SettingsError(f"unknown setting(s) {', '.join(unknown)}; known settings: {known}")
+    defaults = Settings()
+    chart_path = _read(env, "CHART_PATH", lambda raw: Path(_non_empty(raw)), defaults.chart_path)
+    return Settings(
+        namespaces=_read(env, "NAMESPACES", _parse_namespaces, defaults.namespaces),
+        helm_binary=_read(env, "HELM_BINARY", _non_empty, defaults.helm_binary),
+        chart_path=chart_path,
+        helm_concurrency=_read(env, "HELM_CONCURRENCY", _positive_int, defaults.helm_concurrency),
+        timer_interval=_read(env, "TIMER_INTERVAL", _positive_float, defaults.timer_interval),
+        helm_timeout=_read(env, "HELM_TIMEOUT", _positive_float, defaults.helm_timeout),
+        release_history=_read(env, "RELEASE_HISTORY", _positive_int, defaults.release_history),
+        metrics_port=_read(env, "METRICS_PORT", _port, defaults.metrics_port),
+        liveness_endpoint=_read(env, "LIVENESS_ENDPOINT", _text, defaults.liveness_endpoint),
+        peering_name=_read(env, "PEERING_NAME", _text, defaults.peering_name),
+    )

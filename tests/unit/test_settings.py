@@ -1,0 +1,85 @@
+"""Operator settings come from SR_OPERATOR_* variables, with clear errors for bad values."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from semantic_router_operator import settings
+from semantic_router_operator.settings import Settings, SettingsError, from_env
+
+
+def test_empty_environment_gives_defaults_that_watch_every_namespace() -> None:
+    got = from_env({})
+    assert got == Settings()
+    assert got.clusterwide
+    assert got.namespaces == ()
+    assert got.helm_concurrency >= 1
+    assert got.timer_interval > 0
+
+
+def test_default_chart_path_in_a_source_checkout_is_the_repository_chart() -> None:
+    assert settings.default_chart_path() in (settings.IMAGE_CHART_PATH, settings.SOURCE_CHART_PATH)
+    assert settings.SOURCE_CHART_PATH.parts[-2:] == ("charts", "semantic-router")
+
+
+def test_every_setting_is_read_from_its_prefixed_variable() -> None:
+    got = from_env(
+        {
+            "SR_OPERATOR_NAMESPACES": " team-a, team-b ,team-a,",
+            "SR_OPERATOR_HELM_BINARY": "/usr/local/bin/helm",
+            "SR_OPERATOR_CHART_PATH": "/charts/semantic-router",
+            "SR_OPERATOR_HELM_CONCURRENCY": "2",
+            "SR_OPERATOR_TIMER_INTERVAL": "15.5",
+            "SR_OPERATOR_HELM_TIMEOUT": "120",
+            "SR_OPERATOR_RELEASE_HISTORY": "3",
+            "SR_OPERATOR_METRICS_PORT": "0",
+            "SR_OPERATOR_LIVENESS_ENDPOINT": "",
+            "SR_OPERATOR_PEERING_NAME": "semantic-router",
+            "UNRELATED": "ignored",
+        }
+    )
+    assert got.namespaces == ("team-a", "team-b")
+    assert not got.clusterwide
+    assert got.helm_binary == "/usr/local/bin/helm"
+    assert got.chart_path == Path("/charts/semantic-router")
+    assert got.helm_concurrency == 2
+    assert got.timer_interval == 15.5
+    assert got.helm_timeout == 120.0
+    assert got.release_history == 3
+    assert got.metrics_port == 0
+    assert got.liveness_endpoint == ""
+    assert got.peering_name == "semantic-router"
+
+
+@pytest.mark.parametrize("raw", ["", "*", "  "])
+def test_empty_or_star_namespaces_mean_all_namespaces(raw: str) -> None:
+    assert from_env({"SR_OPERATOR_NAMESPACES": raw}).clusterwide
+
+
+@pytest.mark.parametrize(
+    ("key", "raw", "expected"),
+    [
+        ("HELM_CONCURRENCY", "0", "at least 1"),
+        ("HELM_CONCURRENCY", "many", "a whole number"),
+        ("TIMER_INTERVAL", "-1", "seconds greater than 0"),
+        ("HELM_TIMEOUT", "soon", "seconds greater than 0"),
+        ("RELEASE_HISTORY", "0", "at least 1"),
+        ("METRICS_PORT", "70000", "port number"),
+        ("HELM_BINARY", " ", "helm executable"),
+    ],
+)
+def test_bad_value_names_the_variable_and_the_expected_form(
+    key: str, raw: str, expected: str
+) -> None:
+    with pytest.raises(SettingsError) as err:
+        from_env({f"SR_OPERATOR_{key}": raw})
+    assert f"SR_OPERATOR_{key}={raw!r}" in str(err.value)
+    assert expected in str(err.value)
+
+
+def test_misspelled_setting_is_rejected_with_the_list_of_known_ones() -> None:
+    with pytest.raises(SettingsError) as err:
+        from_env({"SR_OPERATOR_NAMESPACE": "default"})
+    assert "SR_OPERATOR_NAMESPACE" in str(err.value)
+    assert "SR_OPERATOR_NAMESPACES" in str(err.value)
