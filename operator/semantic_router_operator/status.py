@@ -1,0 +1,330 @@
+"""The SemanticRouter status, computed from what the operator observed (pure).
+
+Inputs: the release (helm), the workload (the router Deployment), the discovered
+backends, the Route, and the problem that stopped the reconcile, if any. Output: the
+whole ``status`` stanza (phase, replicas, conditions, release, backends ...).
+
+A condition's ``lastTransitionTime`` only moves when its status changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from semantic_router_operator.discovery import BackendResult
+
+
+class Phase(StrEnum):
+    PENDING = "Pending"
+    PROGRESSING = "Progressing"
+    RUNNING = "Running"
+    DEGRADED = "Degraded"
+    FAILED = "Failed"
+
+
+class ProblemKind(StrEnum):
+    INVALID_SPEC = "InvalidSpec"  # the user must fix the spec; nothing is retried
+    STORAGE = "Storage"  # the StorageClass for the models PVC is missing
+    RELEASE = "Release"  # helm failed to install/upgrade
+    NO_BACKENDS = "NoBackends"  # no vllmEndpoints entry could be resolved
+    API = "Api"  # the Kubernetes API could not be read
+
+
+CONDITION_TYPES = ("Ready", "Progressing", "Degraded", "ReleaseFailed", "BackendsResolved")
+
+# Status keys this operator writes; anything else (e.g. kopf's bookkeeping) is left alone.
+OWNED_KEYS = (
+    "phase",
+    "replicas",
+    "readyReplicas",
+    "observedGeneration",
+    "gatewayMode",
+    "openshiftFeatures",
+    "conditions",
+    "release",
+    "backends",
+    "message",
+)
+
+STANDALONE = "standalone"
+GATEWAY_INTEGRATION = "gateway-integration"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """What stopped the reconcile; `reason` is a CamelCase condition reason."""
+
+    kind: ProblemKind
+    reason: str
+    message: str
+
+
+@dataclass(frozen=True)
+class ReleaseInfo:
+    """The helm release of one SemanticRouter, as last applied or read."""
+
+    name: str
+    revision: int
+    chart_version: str
+    status: str  # helm's: deployed, failed, pending-install, pending-upgrade, ...
+    digest: str
+
+    @property
+    def deployed(self) -> bool:
+        return self.status == "deployed"
+
+    @property
+    def failed(self) -> bool:
+        return self.status == "failed"
+
+    def as_status(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "revision": self.revision,
+            "chartVersion": self.chart_version,
+            "status": self.status,
+            "digest": self.digest,
+        }
+
+    @classmethod
+    def from_status(cls, status: Mapping[str, Any] | None) -> ReleaseInfo | None:
+        """Back from `status.release`; None when absent or incomplete."""
+        release = (status or {}).get("release") or {}
+        try:
+            return cls(
+                name=str(release["name"]),
+                revision=int(release["revision"]),
+                chart_version=str(release.get("chartVersion", "")),
+                status=str(release["status"]),
+                digest=str(release.get("digest", "")),
+            )
+        except (KeyError, TypeError, ValueError):
+            return None
+
+
+@dataclass(frozen=True)
+class Workload:
+    """The router Deployment's replica counts and rollout state."""
+
+    desired: int
+    replicas: int
+    ready: int
+    updated: int
+    rollout_complete: bool
+    stalled: bool
+
+    @classmethod
+    def from_deployment(cls, deployment: Mapping[str, Any] | None) -> Workload | None:
+        if deployment is None:
+            return None
+        spec = deployment.get("spec") or {}
+        status = deployment.get("status") or {}
+        meta = deployment.get("metadata") or {}
+        desired = int(spec.get("replicas", 1))
+        updated = int(status.get("updatedReplicas") or 0)
+        observed = int(status.get("observedGeneration") or 0)
+        generation = int(meta.get("generation") or 0)
+        conditions = status.get("conditions") or []
+        stalled = any(
+            c.get("type") == "Progressing" and c.get("reason") == "ProgressDeadlineExceeded"
+            for c in conditions
+        )
+        return cls(
+            desired=desired,
+            replicas=int(status.get("replicas") or 0),
+            ready=int(status.get("readyReplicas") or 0),
+            updated=updated,
+            rollout_complete=observed >= generation and updated >= desired,
+            stalled=stalled,
+        )
+
+
+@dataclass(frozen=True)
+class Observation:
+    """Everything `compute` needs, gathered by the handlers."""
+
+    generation: int
+    gateway_mode: str = STANDALONE
+    routes_enabled: bool = False
+    release: ReleaseInfo | None = None
+    workload: Workload | None = None
+    backends: Sequence[BackendResult] | None = None  # None: not discovered this time
+    route: Mapping[str, Any] | None = None
+    problem: Problem | None = None
+
+
+def gateway_mode(spec: Mapping[str, Any]) -> str:
+    """gateway-integration when the spec names an existing Gateway, else standalone."""
+    existing = ((spec.get("gateway") or {}).get("existingRef") or {}).get("name")
+    return GATEWAY_INTEGRATION if existing else STANDALONE
+
+
+def admitted_host(route: Mapping[str, Any] | None) -> str | None:
+    """The host a router admitted for this Route (status.ingress[]), if any."""
+    for ingress in ((route or {}).get("status") or {}).get("ingress") or []:
+        admitted = any(
+            c.get("type") == "Admitted" and c.get("status") == "True"
+            for c in ingress.get("conditions") or []
+        )
+        if admitted and ingress.get("host"):
+            return str(ingress["host"])
+    return None
+
+
+def phase(obs: Observation) -> tuple[Phase, str, str]:
+    """The phase, with the reason and message that explain it."""
+    problem, release, workload = obs.problem, obs.release, obs.workload
+    if problem is not None and problem.kind is ProblemKind.INVALID_SPEC:
+        return Phase.FAILED, problem.reason, problem.message
+    serving = workload is not None and workload.ready > 0
+    if release is None:
+        if problem is None:
+            return Phase.PENDING, "Pending", "waiting for the first release"
+        if problem.kind in (ProblemKind.NO_BACKENDS, ProblemKind.API):
+            return Phase.PENDING, problem.reason, problem.message
+        return Phase.FAILED, problem.reason, problem.message
+    if problem is not None or release.failed:
+        reason = problem.reason if problem else "ReleaseFailed"
+        message = problem.message if problem else f"helm release {release.name} is failed"
+        return (Phase.DEGRADED if serving else Phase.FAILED), reason, message
+    if not release.deployed:
+        return Phase.PROGRESSING, "ReleasePending", f"helm release is {release.status}"
+    if workload is None:
+        return Phase.PROGRESSING, "WaitingForDeployment", "the router Deployment is not there yet"
+    counts = f"{workload.ready}/{workload.desired} replicas ready"
+    if workload.stalled:
+        return Phase.DEGRADED, "ProgressDeadlineExceeded", f"rollout stalled; {counts}"
+    if not workload.rollout_complete:
+        return Phase.PROGRESSING, "RolloutInProgress", f"rolling out; {counts}"
+    if workload.ready < workload.desired:
+        if workload.ready > 0:
+            return Phase.DEGRADED, "ReplicasUnavailable", counts
+        return Phase.PROGRESSING, "ReplicasStarting", counts
+    unresolved = [b for b in obs.backends or () if not b.resolved]
+    if unresolved:
+        names = ", ".join(b.endpoint for b in unresolved)
+        return Phase.DEGRADED, "BackendDiscoveryFailed", f"{counts}; unresolved backends: {names}"
+    return Phase.RUNNING, "Available", counts
+
+
+def _condition(status: bool | None, reason: str, message: str) -> dict[str, Any]:
+    text = "Unknown" if status is None else ("True" if status else "False")
+    return {"status": text, "reason": reason, "message": message}
+
+
+def _backends_condition(backends: Sequence[BackendResult] | None) -> dict[str, Any]:
+    if backends is None:
+        return _condition(None, "NotDiscovered", "backends were not discovered")
+    resolved = sum(1 for b in backends if b.resolved)
+    failed = [b for b in backends if not b.resolved]
+    detail = "; ".join(f"{b.endpoint}: {b.message}" for b in failed)
+    if not backends:
+        return _condition(False, "NoBackendsFound", "spec.vllmEndpoints is empty")
+    if resolved == 0:
+        return _condition(False, "NoBackendsFound", f"0/{len(backends)} resolved; {detail}")
+    if failed:
+        return _condition(
+            False, "BackendDiscoveryFailed", f"{resolved}/{len(backends)} resolved; {detail}"
+        )
+    return _condition(True, "Resolved", f"{resolved}/{len(backends)} backends resolved")
+
+
+def conditions(obs: Observation, current: Phase, reason: str, message: str) -> dict[str, Any]:
+    """The five conditions (without timestamps), keyed by type."""
+    release_failed = (obs.problem is not None and obs.problem.kind is ProblemKind.RELEASE) or (
+        obs.release is not None and obs.release.failed
+    )
+    if release_failed:
+        release = _condition(True, reason, message)
+    elif obs.release is not None:
+        release = _condition(
+            False, "ReleaseDeployed", f"revision {obs.release.revision} is {obs.release.status}"
+        )
+    else:
+        release = _condition(False, "NoRelease", "nothing has been released yet")
+    return {
+        "Ready": _condition(current is Phase.RUNNING, reason, message),
+        "Progressing": _condition(current is Phase.PROGRESSING, reason, message),
+        "Degraded": _condition(current is Phase.DEGRADED, reason, message),
+        "ReleaseFailed": release,
+        "BackendsResolved": _backends_condition(obs.backends),
+    }
+
+
+def merge_conditions(
+    previous: Sequence[Mapping[str, Any]],
+    fresh: Mapping[str, Mapping[str, Any]],
+    now: str,
+    generation: int,
+) -> list[dict[str, Any]]:
+    """Fresh conditions with lastTransitionTime kept when the status did not change."""
+    before = {str(c.get("type")): c for c in previous}
+    merged = []
+    for kind in CONDITION_TYPES:
+        cond = {"type": kind, **fresh[kind], "observedGeneration": generation}
+        old = before.get(kind)
+        if (
+            old is not None
+            and old.get("status") == cond["status"]
+            and old.get("lastTransitionTime")
+        ):
+            cond["lastTransitionTime"] = old["lastTransitionTime"]
+        else:
+            cond["lastTransitionTime"] = now
+        merged.append(cond)
+    return merged
+
+
+def compute(obs: Observation, previous: Mapping[str, Any] | None, now: str) -> dict[str, Any]:
+    """The whole status stanza. `previous` is the current status; `now` an RFC 3339 time."""
+    previous = previous or {}
+    current, reason, message = phase(obs)
+    features: dict[str, Any] = {"routesEnabled": obs.routes_enabled}
+    host = admitted_host(obs.route) if obs.routes_enabled else None
+    if host:
+        features["routeHostname"] = host
+    backends = obs.backends
+    if backends is None:
+        backend_status = list(previous.get("backends") or [])
+    else:
+        backend_status = [b.as_status() for b in backends]
+    status: dict[str, Any] = {
+        "phase": str(current),
+        "replicas": obs.workload.replicas if obs.workload else 0,
+        "readyReplicas": obs.workload.ready if obs.workload else 0,
+        "observedGeneration": obs.generation,
+        "gatewayMode": obs.gateway_mode,
+        "openshiftFeatures": features,
+        "conditions": merge_conditions(
+            previous.get("conditions") or [],
+            conditions(obs, current, reason, message),
+            now,
+            obs.generation,
+        ),
+        "backends": backend_status,
+        "message": message,
+    }
+    if obs.release is not None:
+        status["release"] = obs.release.as_status()
+    return status
+
+
+def as_patch(previous: Mapping[str, Any] | None, fresh: Mapping[str, Any]) -> dict[str, Any]:
+    """A merge patch from `previous` to `fresh`: owned keys that disappeared become null."""
+    patch: dict[str, Any] = dict(fresh)
+    for key in OWNED_KEYS:
+        if key in (previous or {}) and key not in fresh:
+            patch[key] = None
+    nested = (previous or {}).get("openshiftFeatures") or {}
+    if "routeHostname" in nested and "routeHostname" not in fresh.get("openshiftFeatures", {}):
+        patch["openshiftFeatures"] = {**fresh.get("openshiftFeatures", {}), "routeHostname": None}
+    return patch
+
+
+def changed(previous: Mapping[str, Any] | None, fresh: Mapping[str, Any]) -> bool:
+    """True when writing `fresh` would change an owned key of `previous`."""
+    previous = previous or {}
+    return any(previous.get(key) != fresh.get(key) for key in OWNED_KEYS)

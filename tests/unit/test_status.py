@@ -1,0 +1,270 @@
+"""Status: phase, conditions, release and backends, computed from what was observed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from semantic_router_operator import status
+from semantic_router_operator.discovery import Address, BackendResult
+from semantic_router_operator.status import (
+    Observation,
+    Phase,
+    Problem,
+    ProblemKind,
+    ReleaseInfo,
+    Workload,
+)
+
+T0 = "2026-01-01T00:00:00Z"
+T1 = "2026-01-01T00:05:00Z"
+
+RELEASE = ReleaseInfo("my-router", 1, "0.1.0", "deployed", "sha256:abc")
+OK = BackendResult("llama3", "kserve", Address("h", 8443, "https"), "InferenceService ns/x")
+MISSING = BackendResult("qwen", "service", None, "Service ns/vllm-qwen not found")
+
+
+def deployment(desired: int, ready: int, updated: int | None = None, **extra: Any) -> Any:
+    return {
+        "metadata": {"generation": 2},
+        "spec": {"replicas": desired},
+        "status": {
+            "observedGeneration": 2,
+            "replicas": desired,
+            "readyReplicas": ready,
+            "updatedReplicas": desired if updated is None else updated,
+            **extra,
+        },
+    }
+
+
+def workload(desired: int, ready: int, updated: int | None = None) -> Workload:
+    got = Workload.from_deployment(deployment(desired, ready, updated))
+    assert got is not None
+    return got
+
+
+def conds(stat: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {c["type"]: c for c in stat["conditions"]}
+
+
+def test_ready_deployment_with_a_deployed_release_is_running() -> None:
+    obs = Observation(generation=3, release=RELEASE, workload=workload(2, 2), backends=[OK])
+    got = status.compute(obs, None, T0)
+    assert got["phase"] == "Running"
+    assert got["replicas"] == 2
+    assert got["readyReplicas"] == 2
+    assert got["observedGeneration"] == 3
+    assert got["gatewayMode"] == "standalone"
+    assert got["release"] == {
+        "name": "my-router",
+        "revision": 1,
+        "chartVersion": "0.1.0",
+        "status": "deployed",
+        "digest": "sha256:abc",
+    }
+    c = conds(got)
+    assert [c[t]["status"] for t in status.CONDITION_TYPES] == [
+        "True",
+        "False",
+        "False",
+        "False",
+        "True",
+    ]
+    assert c["Ready"]["reason"] == "Available"
+    assert c["Ready"]["message"] == "2/2 replicas ready"
+    assert all(x["lastTransitionTime"] == T0 and x["observedGeneration"] == 3 for x in c.values())
+    assert got["backends"] == [OK.as_status()]
+
+
+def test_nothing_released_yet_is_pending() -> None:
+    got = status.compute(Observation(generation=1), None, T0)
+    assert got["phase"] == "Pending"
+    assert "release" not in got
+    assert conds(got)["ReleaseFailed"]["reason"] == "NoRelease"
+    assert conds(got)["BackendsResolved"]["status"] == "Unknown"
+
+
+@pytest.mark.parametrize(
+    ("desired", "ready", "updated", "expected", "reason"),
+    [
+        (2, 0, 2, Phase.PROGRESSING, "ReplicasStarting"),
+        (2, 1, 1, Phase.PROGRESSING, "RolloutInProgress"),
+        (3, 1, 3, Phase.DEGRADED, "ReplicasUnavailable"),
+        (0, 0, 0, Phase.RUNNING, "Available"),
+    ],
+)
+def test_workload_replica_counts_decide_the_phase(
+    desired: int, ready: int, updated: int, expected: Phase, reason: str
+) -> None:
+    obs = Observation(generation=1, release=RELEASE, workload=workload(desired, ready, updated))
+    assert status.phase(obs)[:2] == (expected, reason)
+
+
+def test_release_without_a_deployment_yet_is_progressing() -> None:
+    got = status.compute(Observation(generation=1, release=RELEASE), None, T0)
+    assert got["phase"] == "Progressing"
+    assert conds(got)["Progressing"]["status"] == "True"
+    assert got["replicas"] == 0
+
+
+def test_stalled_rollout_is_degraded() -> None:
+    cond = {"type": "Progressing", "status": "False", "reason": "ProgressDeadlineExceeded"}
+    wl = Workload.from_deployment(deployment(2, 1, 1, conditions=[cond]))
+    assert (
+        status.phase(Observation(generation=1, release=RELEASE, workload=wl))[0] is Phase.DEGRADED
+    )
+
+
+def test_invalid_spec_fails_with_the_field_in_the_ready_condition() -> None:
+    problem = Problem(
+        ProblemKind.INVALID_SPEC, "InvalidSpec", "spec.replicas: Input should be a valid integer"
+    )
+    got = status.compute(Observation(generation=4, problem=problem), None, T0)
+    assert got["phase"] == "Failed"
+    ready = conds(got)["Ready"]
+    assert ready["status"] == "False"
+    assert ready["reason"] == "InvalidSpec"
+    assert ready["message"].startswith("spec.replicas:")
+    assert got["message"] == problem.message
+
+
+def test_invalid_spec_update_fails_even_while_the_old_release_serves() -> None:
+    problem = Problem(ProblemKind.INVALID_SPEC, "InvalidSpec", "spec.x: bad")
+    obs = Observation(generation=2, release=RELEASE, workload=workload(1, 1), problem=problem)
+    assert status.phase(obs)[0] is Phase.FAILED
+
+
+def test_failed_first_release_sets_release_failed_and_phase_failed() -> None:
+    problem = Problem(ProblemKind.RELEASE, "HelmError", "helm upgrade failed: timed out")
+    got = status.compute(Observation(generation=1, problem=problem, backends=[OK]), None, T0)
+    assert got["phase"] == "Failed"
+    rf = conds(got)["ReleaseFailed"]
+    assert (rf["status"], rf["reason"], rf["message"]) == (
+        "True",
+        "HelmError",
+        "helm upgrade failed: timed out",
+    )
+
+
+def test_failed_upgrade_while_old_pods_serve_is_degraded() -> None:
+    problem = Problem(ProblemKind.RELEASE, "HelmError", "helm upgrade failed")
+    obs = Observation(generation=2, release=RELEASE, workload=workload(2, 2), problem=problem)
+    got = status.compute(obs, None, T0)
+    assert got["phase"] == "Degraded"
+    assert conds(got)["ReleaseFailed"]["status"] == "True"
+    assert conds(got)["Degraded"]["status"] == "True"
+
+
+def test_helm_reporting_a_failed_release_sets_release_failed() -> None:
+    failed = ReleaseInfo("r", 2, "0.1.0", "failed", "d")
+    got = status.compute(Observation(generation=2, release=failed), None, T0)
+    assert got["phase"] == "Failed"
+    assert conds(got)["ReleaseFailed"]["status"] == "True"
+
+
+def test_pending_helm_release_is_progressing() -> None:
+    pending = ReleaseInfo("r", 2, "0.1.0", "pending-upgrade", "d")
+    assert status.phase(Observation(generation=2, release=pending))[0] is Phase.PROGRESSING
+
+
+def test_missing_storage_class_without_a_release_fails_and_names_the_reason() -> None:
+    problem = Problem(ProblemKind.STORAGE, "StorageClassNotFound", "spec.persistence...")
+    got = status.compute(Observation(generation=1, problem=problem), None, T0)
+    assert got["phase"] == "Failed"
+    assert conds(got)["Ready"]["reason"] == "StorageClassNotFound"
+
+
+def test_no_backends_before_any_release_is_pending_and_says_so() -> None:
+    problem = Problem(ProblemKind.NO_BACKENDS, "NoBackendsFound", "0/1 backends resolved")
+    got = status.compute(Observation(generation=1, problem=problem, backends=[MISSING]), None, T0)
+    assert got["phase"] == "Pending"
+    bc = conds(got)["BackendsResolved"]
+    assert (bc["status"], bc["reason"]) == ("False", "NoBackendsFound")
+    assert "Service ns/vllm-qwen not found" in bc["message"]
+
+
+def test_some_unresolved_backends_make_a_running_router_degraded() -> None:
+    obs = Observation(
+        generation=1, release=RELEASE, workload=workload(1, 1), backends=[OK, MISSING]
+    )
+    got = status.compute(obs, None, T0)
+    assert got["phase"] == "Degraded"
+    bc = conds(got)["BackendsResolved"]
+    assert (bc["status"], bc["reason"]) == ("False", "BackendDiscoveryFailed")
+    assert bc["message"].startswith("1/2 resolved; qwen:")
+
+
+def test_empty_endpoint_list_reports_no_backends() -> None:
+    got = status.compute(Observation(generation=1, backends=[]), None, T0)
+    assert conds(got)["BackendsResolved"]["reason"] == "NoBackendsFound"
+
+
+def test_transition_time_only_moves_when_a_condition_status_changes() -> None:
+    progressing = Observation(generation=1, release=RELEASE, workload=workload(2, 0), backends=[OK])
+    first = status.compute(progressing, None, T0)
+    running = Observation(generation=1, release=RELEASE, workload=workload(2, 2), backends=[OK])
+    second = status.compute(running, first, T1)
+    c = conds(second)
+    assert c["Ready"]["lastTransitionTime"] == T1
+    assert c["Progressing"]["lastTransitionTime"] == T1
+    assert c["Degraded"]["lastTransitionTime"] == T0
+    assert c["BackendsResolved"]["lastTransitionTime"] == T0
+    third = status.compute(running, second, "2026-01-01T01:00:00Z")
+    assert third == second
+
+
+def test_gateway_ref_means_gateway_integration_mode() -> None:
+    assert status.gateway_mode({"gateway": {"existingRef": {"name": "gw"}}}) == (
+        "gateway-integration"
+    )
+    assert status.gateway_mode({}) == "standalone"
+    assert status.gateway_mode({"gateway": {}}) == "standalone"
+
+
+def route(host: str, admitted: str) -> dict[str, Any]:
+    cond = {"type": "Admitted", "status": admitted}
+    return {"spec": {"host": host}, "status": {"ingress": [{"host": host, "conditions": [cond]}]}}
+
+
+def test_route_hostname_is_reported_once_the_route_is_admitted() -> None:
+    host = "semantic-router-default.apps.openshift.example.com"
+    obs = Observation(generation=1, routes_enabled=True, route=route(host, "True"))
+    assert status.compute(obs, None, T0)["openshiftFeatures"] == {
+        "routesEnabled": True,
+        "routeHostname": host,
+    }
+    not_admitted = Observation(generation=1, routes_enabled=True, route=route(host, "False"))
+    assert status.compute(not_admitted, None, T0)["openshiftFeatures"] == {"routesEnabled": True}
+
+
+def test_routes_disabled_reports_no_hostname() -> None:
+    obs = Observation(generation=1, routes_enabled=False, route=route("h", "True"))
+    assert status.compute(obs, None, T0)["openshiftFeatures"] == {"routesEnabled": False}
+
+
+def test_backends_not_rediscovered_keep_the_previous_entries() -> None:
+    previous = status.compute(Observation(generation=1, backends=[OK]), None, T0)
+    again = status.compute(Observation(generation=1), previous, T1)
+    assert again["backends"] == [OK.as_status()]
+
+
+def test_release_info_round_trips_through_the_status() -> None:
+    assert ReleaseInfo.from_status({"release": RELEASE.as_status()}) == RELEASE
+    assert ReleaseInfo.from_status({}) is None
+    assert ReleaseInfo.from_status({"release": {"name": "x"}}) is None
+
+
+def test_patch_nulls_owned_keys_that_disappeared_and_keeps_foreign_ones() -> None:
+    previous = {
+        "release": RELEASE.as_status(),
+        "openshiftFeatures": {"routesEnabled": True, "routeHostname": "h"},
+        "kopf": {"progress": {}},
+    }
+    fresh = {"phase": "Pending", "openshiftFeatures": {"routesEnabled": False}}
+    patch = status.as_patch(previous, fresh)
+    assert patch["release"] is None
+    assert patch["openshiftFeatures"] == {"routesEnabled": False, "routeHostname": None}
+    assert "kopf" not in patch
+    assert status.changed(previous, fresh)
+    assert not status.changed(fresh, dict(fresh))
