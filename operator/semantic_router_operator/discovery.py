@@ -225,15 +225,11 @@ class BackendResult:
 
     def as_status(self) -> dict[str, Any]:
         """The entry of `status.backends`."""
-        entry: dict[str, Any] = {
-            "name": self.endpoint,
-            "type": self.type,
-            "resolved": self.resolved,
-            "message": self.message,
-        }
+        entry: dict[str, Any] = {"name": self.endpoint, "type": self.type}
         if self.address is not None:
-            entry["address"] = f"{self.address.host}:{self.address.port}"
-            entry["protocol"] = self.address.protocol
+            entry.update(self.address.as_values())
+        entry["resolved"] = self.resolved
+        entry["message"] = self.message
         return entry
 
 

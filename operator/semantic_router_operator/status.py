@@ -46,7 +46,6 @@ OWNED_KEYS = (
     "conditions",
     "release",
     "backends",
-    "message",
 )
 
 STANDALONE = "standalone"
@@ -305,7 +304,6 @@ def compute(obs: Observation, previous: Mapping[str, Any] | None, now: str) -> d
             obs.generation,
         ),
         "backends": backend_status,
-        "message": message,
     }
     if obs.release is not None:
         status["release"] = obs.release.as_status()

@@ -73,9 +73,10 @@ async def test_kserve_backend_resolves_to_the_predictor_service_on_8443_over_htt
     assert result.as_status() == {
         "name": "llama3",
         "type": "kserve",
-        "resolved": True,
-        "address": "llama-3-8b-predictor.ai.svc.cluster.local:8443",
+        "host": "llama-3-8b-predictor.ai.svc.cluster.local",
+        "port": 8443,
         "protocol": "https",
+        "resolved": True,
         "message": "InferenceService ai/llama-3-8b predictor",
     }
 
