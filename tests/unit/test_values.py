@@ -1,0 +1,160 @@
+"""Chart values from a SemanticRouter spec, discovered backends and the platform."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+from semantic_router_operator import models, values
+from semantic_router_operator.discovery import Address, BackendResult
+from semantic_router_operator.platform import Platform
+from semantic_router_operator.routerconfig import RouterConfigError
+
+SPEC: dict[str, Any] = {
+    "replicas": 2,
+    "image": {"repository": "ghcr.io/vllm-project/semantic-router/extproc", "tag": "latest"},
+    "vllmEndpoints": [
+        {
+            "name": "llama3-8b-endpoint",
+            "model": "llama3-8b",
+            "reasoningFamily": "qwen3",
+            "backend": {"type": "kserve", "inferenceServiceName": "llama-3-8b"},
+            "weight": 2,
+        },
+        {
+            "name": "qwen-7b",
+            "model": "qwen2.5-7b",
+            "backend": {"type": "service", "service": {"name": "vllm-qwen", "port": 8000}},
+        },
+    ],
+    "resources": {"limits": {"memory": "7Gi", "cpu": "2"}, "requests": {"memory": "3Gi"}},
+    "persistence": {"enabled": True, "size": "10Gi", "storageClassName": "standard"},
+    "config": {
+        "bert_model": {"model_id": "models/mom-embedding-light", "threshold": "0.6"},
+        "semantic_cache": {"enabled": True, "backend_type": "memory", "max_entries": 1000},
+        "reasoning_families": {
+            "qwen3": {"type": "chat_template_kwargs", "parameter": "enable_thinking"}
+        },
+    },
+    "toolsDb": [{"tool": {"type": "function", "function": {"name": "get_weather"}}}],
+}
+
+KSERVE = BackendResult(
+    "llama3-8b-endpoint",
+    "kserve",
+    Address("llama-3-8b-predictor.ns.svc.cluster.local", 8443, "https"),
+    "ok",
+)
+QWEN = BackendResult(
+    "qwen-7b", "service", Address("vllm-qwen.ns.svc.cluster.local", 8000, "http"), "ok"
+)
+QWEN_MISSING = BackendResult("qwen-7b", "service", None, "Service ns/vllm-qwen not found")
+
+
+def build(
+    spec: dict[str, Any], *resolved: BackendResult, platform: Platform = Platform.KUBERNETES
+) -> dict[str, Any]:
+    return values.build(models.parse_spec(spec), resolved, platform)
+
+
+def test_values_mirror_the_spec_key_for_key() -> None:
+    got = build(SPEC, KSERVE, QWEN)
+    assert got["replicas"] == 2
+    assert got["image"]["repository"] == "ghcr.io/vllm-project/semantic-router/extproc"
+    assert got["persistence"]["storageClassName"] == "standard"
+    assert got["resources"]["limits"] == {"memory": "7Gi", "cpu": "2"}
+    assert got["toolsDb"] == SPEC["toolsDb"]
+    assert got["platform"] == "kubernetes"
+
+
+def test_router_config_becomes_canonical_and_reasoning_families_move_out() -> None:
+    got = build(SPEC, KSERVE, QWEN)
+    assert got["config"]["version"] == "v0.3"
+    assert "bert_model" not in got["config"]
+    assert "reasoning_families" not in got["config"]
+    assert got["reasoningFamilies"] == {
+        "qwen3": {"type": "chat_template_kwargs", "parameter": "enable_thinking"}
+    }
+
+
+def test_spec_without_config_leaves_the_chart_defaults() -> None:
+    spec = {k: v for k, v in SPEC.items() if k != "config"}
+    got = build(spec, KSERVE, QWEN)
+    assert "config" not in got
+    assert "reasoningFamilies" not in got
+
+
+def test_resolved_addresses_are_added_to_each_endpoint_backend() -> None:
+    got = build(SPEC, KSERVE, QWEN)
+    [llama, qwen] = got["vllmEndpoints"]
+    assert llama["backend"] == {
+        "type": "kserve",
+        "inferenceServiceName": "llama-3-8b",
+        "resolved": {
+            "host": "llama-3-8b-predictor.ns.svc.cluster.local",
+            "port": 8443,
+            "protocol": "https",
+        },
+    }
+    assert llama["weight"] == 2
+    assert qwen["backend"]["resolved"]["host"] == "vllm-qwen.ns.svc.cluster.local"
+
+
+def test_unresolved_endpoints_are_left_out_of_the_values() -> None:
+    got = build(SPEC, KSERVE, QWEN_MISSING)
+    assert [e["name"] for e in got["vllmEndpoints"]] == ["llama3-8b-endpoint"]
+
+
+def test_openshift_platform_is_passed_to_the_chart() -> None:
+    assert build(SPEC, KSERVE, platform=Platform.OPENSHIFT)["platform"] == "openshift"
+
+
+def test_secret_references_stay_references() -> None:
+    spec = copy.deepcopy(SPEC)
+    spec["config"]["semantic_cache"] = {
+        "enabled": True,
+        "backend_type": "redis",
+        "redis": {
+            "connection": {
+                "host": "redis.default.svc.cluster.local",
+                "port": 6379,
+                "password_secret_ref": {"name": "redis-credentials", "key": "password"},
+            }
+        },
+    }
+    got = build(spec, KSERVE)
+    connection = got["config"]["global"]["stores"]["response_cache"]["redis"]["connection"]
+    assert connection["password_secret_ref"] == {"name": "redis-credentials", "key": "password"}
+    assert "password" not in connection
+
+
+def test_untranslatable_config_names_the_config_field() -> None:
+    spec = copy.deepcopy(SPEC)
+    spec["config"]["vllm_endpoints"] = [{"name": "x"}]
+    with pytest.raises(RouterConfigError) as err:
+        build(spec, KSERVE)
+    assert err.value.field == "spec.config.vllm_endpoints"
+    assert "spec.vllmEndpoints" in err.value.message
+
+
+def test_build_is_pure_and_leaves_the_spec_alone() -> None:
+    before = copy.deepcopy(SPEC)
+    assert build(SPEC, KSERVE, QWEN) == build(SPEC, KSERVE, QWEN)
+    assert before == SPEC
+
+
+def test_digest_ignores_key_order_but_not_content_or_chart_version() -> None:
+    a = {"replicas": 1, "image": {"tag": "a", "repository": "r"}}
+    b = {"image": {"repository": "r", "tag": "a"}, "replicas": 1}
+    assert values.digest("0.1.0", a) == values.digest("0.1.0", b)
+    assert values.digest("0.1.0", a) != values.digest("0.2.0", a)
+    assert values.digest("0.1.0", a) != values.digest("0.1.0", {**a, "replicas": 2})
+    assert values.digest("0.1.0", a).startswith("sha256:")
+    assert len(values.digest("0.1.0", a)) == len("sha256:") + 64
+
+
+def test_digest_changes_when_a_backend_gets_resolved() -> None:
+    before = values.digest("0.1.0", build(SPEC, KSERVE, QWEN_MISSING))
+    after = values.digest("0.1.0", build(SPEC, KSERVE, QWEN))
+    assert before != after
