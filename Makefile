@@ -39,6 +39,11 @@ dev: $(VENV)/.installed $(BIN)/helm4 $(BIN)/helm3 ## Create the virtualenv, inst
 quickstart: dev ## Set everything up and print the manifests of the default deployment (SAMPLE=simple).
 	helm template $(SAMPLE) $(CHART) -f $(CHART)/ci/$(SAMPLE)-values.yaml
 
+# manifests needs only an existing virtualenv; it never reinstalls one that is merely older than pyproject.toml.
+.PHONY: manifests
+manifests: $(if $(wildcard $(PY)),,$(VENV)/.installed) ## Regenerate the SemanticRouter CRD in crds/ from the pydantic models.
+	$(PY) -m semantic_router_operator.crd > crds/vllm.ai_semanticrouters.yaml
+
 ##@ Test
 
 .PHONY: lint

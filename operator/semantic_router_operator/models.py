@@ -18,7 +18,6 @@ Conventions:
 
 from __future__ import annotations
 
-import difflib
 import math
 import re
 from collections.abc import Mapping
@@ -1156,7 +1155,7 @@ class RouterConfig(ConfigModel):
 
     Any other top-level key is kept as is and handed to the router, so a section of the
     router's own configuration (e.g. ``routing``, ``providers``, ``global``) can be written
-    here directly. Keys that look like a misspelt known section are refused."""
+    here directly; the translation to the router's format refuses keys it does not know."""
 
     model_config = ConfigDict(
         extra="allow", json_schema_extra={"x-kubernetes-preserve-unknown-fields": True}
@@ -1174,17 +1173,6 @@ class RouterConfig(ConfigModel):
     )
     api: ApiConfig | None = Field(None, description="Classification API settings.")
     observability: ObservabilityConfig | None = Field(None, description="Tracing and metrics.")
-
-    @model_validator(mode="after")
-    def _no_misspelt_sections(self) -> RouterConfig:
-        known = list(type(self).model_fields)
-        for key in self.model_extra or {}:
-            close = difflib.get_close_matches(key, known, n=1, cutoff=0.8)
-            if close:
-                raise ValueError(
-                    f"config.{key} is not a known section: did you mean config.{close[0]}?"
-                )
-        return self
 
     @property
     def extra_sections(self) -> dict[str, Any]:
