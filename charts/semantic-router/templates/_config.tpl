@@ -1,0 +1,271 @@
+{{/*
+The router config (canonical v0.3) and the facts derived from it: backend addresses,
+credential env vars and the per-model upstream groups the Envoy sidecar routes to.
+Each helper returns YAML; callers read it back with fromYaml.
+*/}}
+
+{{/* semantic-router.endpoints: every vllmEndpoints entry with its backend address resolved ({items: [...]}); fails naming the field on bad input. */}}
+{{- define "semantic-router.endpoints" -}}
+{{- $items := list -}}
+{{- $seen := dict -}}
+{{- range $i, $ep := .Values.vllmEndpoints -}}
+{{- $field := printf "vllmEndpoints[%d]" $i -}}
+{{- if not $ep.name -}}
+{{- fail (printf "%s.name is required: give every endpoint a unique name" $field) -}}
+{{- end -}}
+{{- if hasKey $seen $ep.name -}}
+{{- fail (printf "%s.name %q is used twice: endpoint names must be unique" $field $ep.name) -}}
+{{- end -}}
+{{- $_ := set $seen $ep.name true -}}
+{{- if not $ep.model -}}
+{{- fail (printf "%s.model is required: the model name clients and the router use (e.g. llama3-8b)" $field) -}}
+{{- end -}}
+{{- $b := default (dict) $ep.backend -}}
+{{- $r := default (dict) $b.resolved -}}
+{{- $host := "" -}}
+{{- $port := 0 -}}
+{{- $protocol := "http" -}}
+{{- if $r.host -}}
+{{- if not $r.port -}}
+{{- fail (printf "%s.backend.resolved.port is required when backend.resolved.host is set" $field) -}}
+{{- end -}}
+{{- $host = $r.host -}}
+{{- $port = int $r.port -}}
+{{- $protocol = default "http" $r.protocol -}}
+{{- else if eq (default "" $b.type) "service" -}}
+{{- $svc := default (dict) $b.service -}}
+{{- if not $svc.name -}}
+{{- fail (printf "%s.backend.service.name is required for backend.type service: the Service in front of the model server" $field) -}}
+{{- end -}}
+{{- if not $svc.port -}}
+{{- fail (printf "%s.backend.service.port is required for backend.type service: the Service port serving the OpenAI API (e.g. 8000)" $field) -}}
+{{- end -}}
+{{- $host = printf "%s.%s.svc.cluster.local" $svc.name (default $.Release.Namespace $svc.namespace) -}}
+{{- $port = int $svc.port -}}
+{{- else if eq (default "" $b.type) "kserve" -}}
+{{- if not $b.inferenceServiceName -}}
+{{- fail (printf "%s.backend.inferenceServiceName is required for backend.type kserve: the InferenceService in the release namespace" $field) -}}
+{{- end -}}
+{{- $host = printf "%s-predictor.%s.svc.cluster.local" $b.inferenceServiceName $.Release.Namespace -}}
+{{- $port = 8443 -}}
+{{- $protocol = "https" -}}
+{{- else if eq (default "" $b.type) "llamastack" -}}
+{{- fail (printf "%s.backend.type llamastack needs backend.resolved {host, port, protocol}: Llama Stack discovery (listing Services by discoveryLabels) is done by the operator; when installing the chart directly, set backend.resolved" $field) -}}
+{{- else -}}
+{{- fail (printf "%s.backend.type must be one of kserve, llamastack, service (got %q)" $field (default "" $b.type)) -}}
+{{- end -}}
+{{- if not (has $protocol (list "http" "https")) -}}
+{{- fail (printf "%s.backend.resolved.protocol must be http or https (got %q)" $field $protocol) -}}
+{{- end -}}
+{{- if and (eq $protocol "https") (regexMatch "^[0-9.]+$|:" $host) -}}
+{{- fail (printf "%s: https backends need a DNS hostname (got %q) so the certificate can be verified" $field $host) -}}
+{{- end -}}
+{{- $loras := list -}}
+{{- range $ep.loras -}}
+{{- if kindIs "string" . -}}
+{{- $loras = append $loras (dict "name" .) -}}
+{{- else -}}
+{{- $loras = append $loras . -}}
+{{- end -}}
+{{- end -}}
+{{- $items = append $items (dict "name" $ep.name "model" $ep.model "host" $host "port" $port "protocol" $protocol "weight" (int (default 1 $ep.weight)) "reasoningFamily" (default "" $ep.reasoningFamily) "loras" $loras) -}}
+{{- end -}}
+{{- toYaml (dict "items" $items) -}}
+{{- end }}
+
+{{/* semantic-router.credentials: password_secret_ref locations in the cache config and the env var each becomes ({items: [{path, env, name, key}]}). */}}
+{{- define "semantic-router.credentials" -}}
+{{- $items := list -}}
+{{- $rc := dig "global" "stores" "response_cache" (dict) (default (dict) .Values.config) -}}
+{{- $spots := list
+  (dict "path" "config.global.stores.response_cache.redis.connection" "env" "SR_CACHE_REDIS_PASSWORD" "at" (dig "redis" "connection" (dict) $rc))
+  (dict "path" "config.global.stores.response_cache.milvus.connection.auth" "env" "SR_CACHE_MILVUS_PASSWORD" "at" (dig "milvus" "connection" "auth" (dict) $rc)) -}}
+{{- range $spots -}}
+{{- $ref := get .at "password_secret_ref" -}}
+{{- if $ref -}}
+{{- if or (not (kindIs "map" $ref)) (not $ref.name) (not $ref.key) -}}
+{{- fail (printf "%s.password_secret_ref needs both name and key: the Secret and the key holding the password" .path) -}}
+{{- end -}}
+{{- $items = append $items (dict "path" .path "env" .env "name" $ref.name "key" $ref.key) -}}
+{{- else if and (get .at "password") (not (regexMatch "^\\$\\{[A-Za-z_][A-Za-z0-9_]*\\}$" (toString (get .at "password")))) -}}
+{{- fail (printf "%s.password holds a literal secret, which would land in a ConfigMap: use password_secret_ref {name, key} pointing at a Secret instead" .path) -}}
+{{- end -}}
+{{- end -}}
+{{- toYaml (dict "items" $items) -}}
+{{- end }}
+
+{{/* semantic-router.routerConfig: the config value with providers, model cards, a default decision, listeners and credential placeholders added (v0.3 YAML). */}}
+{{- define "semantic-router.routerConfig" -}}
+{{- $cfg := deepCopy (default (dict) .Values.config) -}}
+{{- $_ := set $cfg "version" (default "v0.3" $cfg.version) -}}
+{{- $endpoints := (include "semantic-router.endpoints" . | fromYaml).items -}}
+{{- $families := default (dict) .Values.reasoningFamilies -}}
+{{- /* listeners: the router owns one only in standalone mode, matching the Envoy sidecar */ -}}
+{{- if include "semantic-router.standalone" . -}}
+{{- $_ := set $cfg "listeners" (list (dict "name" (printf "http-%d" (int .Values.envoy.port)) "address" "0.0.0.0" "port" (int .Values.envoy.port) "timeout" .Values.envoy.routeTimeout)) -}}
+{{- else -}}
+{{- $_ := set $cfg "listeners" (list) -}}
+{{- end -}}
+{{- /* providers.models: one per distinct endpoint model, one backend_ref per endpoint; user entries are kept */ -}}
+{{- $providers := default (dict) $cfg.providers -}}
+{{- $models := list -}}
+{{- $known := dict -}}
+{{- range (default (list) $providers.models) -}}
+{{- $models = append $models . -}}
+{{- $_ := set $known (toString .name) true -}}
+{{- end -}}
+{{- $order := list -}}
+{{- $groups := dict -}}
+{{- range $endpoints -}}
+{{- if not (hasKey $groups .model) -}}
+{{- $order = append $order .model -}}
+{{- $_ := set $groups .model (list) -}}
+{{- end -}}
+{{- $_ := set $groups .model (append (get $groups .model) .) -}}
+{{- end -}}
+{{- range $model := $order -}}
+{{- if not (hasKey $known $model) -}}
+{{- $refs := list -}}
+{{- $family := "" -}}
+{{- range (get $groups $model) -}}
+{{- $refs = append $refs (dict "name" .name "provider" "vllm" "endpoint" (printf "%s:%d" .host (int .port)) "protocol" .protocol "weight" (int .weight)) -}}
+{{- if and (not $family) .reasoningFamily -}}
+{{- $family = .reasoningFamily -}}
+{{- end -}}
+{{- end -}}
+{{- $entry := dict "name" $model "backend_refs" $refs -}}
+{{- if $family -}}
+{{- if hasKey $families $family -}}
+{{- $reasoning := deepCopy (get $families $family) -}}
+{{- /* a family given as {type, parameter} is a toggle: requests may turn reasoning on or off */ -}}
+{{- if not (hasKey $reasoning "modes") -}}
+{{- $_ := set $reasoning "modes" (list "enabled" "disabled") -}}
+{{- end -}}
+{{- if not (hasKey $reasoning "default_mode") -}}
+{{- $_ := set $reasoning "default_mode" (first $reasoning.modes) -}}
+{{- end -}}
+{{- $_ := set $entry "reasoning" $reasoning -}}
+{{- else -}}
+{{- $_ := set $entry "reasoning" (dict "family" $family) -}}
+{{- end -}}
+{{- end -}}
+{{- $models = append $models $entry -}}
+{{- end -}}
+{{- end -}}
+{{- $_ := set $providers "models" $models -}}
+{{- $defaults := default (dict) $providers.defaults -}}
+{{- if and (not $defaults.model) $models -}}
+{{- $_ := set $defaults "model" (toString (first $models).name) -}}
+{{- end -}}
+{{- if $defaults -}}
+{{- $_ := set $providers "defaults" $defaults -}}
+{{- end -}}
+{{- $_ := set $cfg "providers" $providers -}}
+{{- /* routing: a model card per model (with its LoRAs) and, without user decisions, one catch-all decision */ -}}
+{{- $routing := default (dict) $cfg.routing -}}
+{{- $cards := list -}}
+{{- $carded := dict -}}
+{{- range (default (list) $routing.modelCards) -}}
+{{- $cards = append $cards . -}}
+{{- $_ := set $carded (toString .name) true -}}
+{{- end -}}
+{{- range $model := $order -}}
+{{- if not (hasKey $carded $model) -}}
+{{- $loras := list -}}
+{{- $loraSeen := dict -}}
+{{- range (get $groups $model) -}}
+{{- range .loras -}}
+{{- if not (hasKey $loraSeen (toString .name)) -}}
+{{- $_ := set $loraSeen (toString .name) true -}}
+{{- $loras = append $loras . -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- $card := dict "name" $model -}}
+{{- if $loras -}}
+{{- $_ := set $card "loras" $loras -}}
+{{- end -}}
+{{- $cards = append $cards $card -}}
+{{- end -}}
+{{- end -}}
+{{- if $cards -}}
+{{- $_ := set $routing "modelCards" $cards -}}
+{{- end -}}
+{{- if and (not $routing.decisions) $models -}}
+{{- $refs := list -}}
+{{- range $models -}}
+{{- $refs = append $refs (dict "model" (toString .name) "use_reasoning" false) -}}
+{{- end -}}
+{{- $_ := set $routing "decisions" (list (dict "name" "default-route" "description" "Catch-all route added by the chart: every request may use every configured model." "priority" 100 "rules" (dict "operator" "AND" "conditions" (list)) "modelRefs" $refs)) -}}
+{{- end -}}
+{{- $_ := set $cfg "routing" $routing -}}
+{{- /* credentials: password_secret_ref becomes ${ENV}; the env var is bound to the Secret on the router container */ -}}
+{{- $rc := dig "global" "stores" "response_cache" (dict) $cfg -}}
+{{- range (include "semantic-router.credentials" . | fromYaml).items -}}
+{{- $at := dict -}}
+{{- if eq .env "SR_CACHE_REDIS_PASSWORD" -}}
+{{- $at = dig "redis" "connection" (dict) $rc -}}
+{{- else -}}
+{{- $at = dig "milvus" "connection" "auth" (dict) $rc -}}
+{{- end -}}
+{{- $_ := unset $at "password_secret_ref" -}}
+{{- $_ := set $at "password" (printf "${%s}" .env) -}}
+{{- end -}}
+{{- toYaml $cfg -}}
+{{- end }}
+
+{{/* semantic-router.upstreams: the Envoy view of every provider model with endpoints ({items: [{name, cluster, https, sni, endpoints}]}); fails when one model mixes transports. */}}
+{{- define "semantic-router.upstreams" -}}
+{{- $cfg := .config -}}
+{{- $items := list -}}
+{{- range $m := (default (list) (dig "providers" "models" (list) $cfg)) -}}
+{{- $eps := list -}}
+{{- $protocols := dict -}}
+{{- $httpsHosts := dict -}}
+{{- range $i, $ref := (default (list) $m.backend_refs) -}}
+{{- $raw := default "" (default $ref.endpoint $ref.base_url) | toString -}}
+{{- if $raw -}}
+{{- $protocol := lower (default "http" $ref.protocol) -}}
+{{- $authority := $raw -}}
+{{- if contains "://" $raw -}}
+{{- $u := urlParse $raw -}}
+{{- $protocol = lower (default $protocol $u.scheme) -}}
+{{- $authority = $u.host -}}
+{{- else -}}
+{{- $authority = first (splitList "/" $raw) -}}
+{{- end -}}
+{{- $parts := splitList ":" $authority -}}
+{{- if gt (len $parts) 2 -}}
+{{- fail (printf "providers.models[%s].backend_refs[%d].endpoint %q: use a hostname or IPv4 address (host:port)" $m.name $i $raw) -}}
+{{- end -}}
+{{- $host := first $parts -}}
+{{- $port := ternary 443 80 (eq $protocol "https") -}}
+{{- if eq (len $parts) 2 -}}
+{{- $port = int (last $parts) -}}
+{{- end -}}
+{{- $authorityOut := $host -}}
+{{- if not (or (and (eq $protocol "http") (eq $port 80)) (and (eq $protocol "https") (eq $port 443))) -}}
+{{- $authorityOut = printf "%s:%d" $host $port -}}
+{{- end -}}
+{{- $_ := set $protocols $protocol (append (default (list) (get $protocols $protocol)) (default (printf "backend-%d" (add1 $i)) $ref.name)) -}}
+{{- if eq $protocol "https" -}}
+{{- $_ := set $httpsHosts $host true -}}
+{{- end -}}
+{{- $eps = append $eps (dict "host" $host "port" $port "authority" $authorityOut "weight" (int (default 1 $ref.weight))) -}}
+{{- end -}}
+{{- end -}}
+{{- if and (hasKey $protocols "http") (hasKey $protocols "https") -}}
+{{- fail (printf "model %q mixes http backends (%s) and https backends (%s): one model is one Envoy cluster with one TLS setting; give the https and http endpoints different model names" $m.name (join ", " (get $protocols "http")) (join ", " (get $protocols "https"))) -}}
+{{- end -}}
+{{- if gt (len (keys $httpsHosts)) 1 -}}
+{{- fail (printf "model %q has https backends on several hosts (%s): one TLS server name per model; give each host its own model name" $m.name (join ", " (sortAlpha (keys $httpsHosts)))) -}}
+{{- end -}}
+{{- if $eps -}}
+{{- $name := toString $m.name -}}
+{{- $cluster := printf "model_%s_%s" (regexReplaceAll "[^A-Za-z0-9]+" $name "_" | trunc 40) (sha256sum $name | trunc 8) -}}
+{{- $https := hasKey $protocols "https" -}}
+{{- $items = append $items (dict "name" $name "cluster" $cluster "https" $https "sni" (ternary (first (keys $httpsHosts)) "" $https) "endpoints" $eps) -}}
+{{- end -}}
+{{- end -}}
+{{- toYaml (dict "items" $items) -}}
+{{- end }}

@@ -1,0 +1,161 @@
+{{/*
+semantic-router.envoyConfig: the standalone-mode Envoy bootstrap, the same shape `vllm-sr config envoy`
+generates: listener -> http_connection_manager -> ext_proc (router on 127.0.0.1) -> router filter,
+one route and one cluster per model keyed on the x-selected-model header the router sets.
+Requests the router did not assign a model get a 404 JSON error instead of a guessed model.
+*/}}
+{{- define "semantic-router.envoyConfig" -}}
+{{- $cfg := include "semantic-router.routerConfig" . | fromYaml -}}
+{{- $upstreams := (include "semantic-router.upstreams" (dict "config" $cfg) | fromYaml).items -}}
+{{- $e := .Values.envoy -}}
+{{- $tls := default (dict) $e.upstreamTls -}}
+{{- $caFile := default "/etc/ssl/certs/ca-certificates.crt" $tls.caFile -}}
+{{- if and $tls.caConfigMap $tls.caConfigMap.name -}}
+{{- $caFile = printf "/etc/envoy-ca/%s" (default "ca.crt" $tls.caConfigMap.key) -}}
+{{- end -}}
+admin:
+  address:
+    socket_address:
+      # Admin stays on loopback: it can change runtime state and must not be reachable from the network.
+      address: 127.0.0.1
+      port_value: {{ int $e.adminPort }}
+static_resources:
+  listeners:
+  - name: http-{{ int $e.port }}
+    address:
+      socket_address:
+        address: 0.0.0.0
+        port_value: {{ int $e.port }}
+    per_connection_buffer_limit_bytes: {{ int64 $e.bufferLimitBytes }}
+    filter_chains:
+    - filters:
+      - name: envoy.filters.network.http_connection_manager
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+          stat_prefix: ingress_http
+          codec_type: AUTO
+          stream_idle_timeout: {{ $e.streamIdleTimeout }}
+          {{- if $e.accessLog }}
+          access_log:
+          - name: envoy.access_loggers.stdout
+            typed_config:
+              "@type": type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StdoutAccessLog
+          {{- end }}
+          route_config:
+            name: local_route
+            virtual_hosts:
+            - name: semantic_router
+              domains: ["*"]
+              # Internal headers are never accepted from clients.
+              request_headers_to_remove:
+              - x-vsr-looper-request
+              - x-vsr-looper-secret
+              - x-vsr-looper-decision
+              - x-vsr-looper-iteration
+              - x-authz-user-id
+              - x-authz-user-groups
+              routes:
+              {{- range $upstreams }}
+              - match:
+                  prefix: /
+                  headers:
+                  - name: x-selected-model
+                    string_match:
+                      exact: {{ .name | quote }}
+                route:
+                  cluster: {{ .cluster }}
+                  timeout: {{ $e.routeTimeout }}
+                  auto_host_rewrite: true
+              {{- end }}
+              # No x-selected-model: the router chose no model (or answered itself); never guess one.
+              - match:
+                  prefix: /
+                direct_response:
+                  status: 404
+                  body:
+                    inline_string: '{"error":{"message":"no model was selected for this request: the semantic router did not set x-selected-model (check the request model name and the router decisions)","type":"invalid_request_error","code":"model_not_selected"}}'
+                response_headers_to_add:
+                - header:
+                    key: content-type
+                    value: application/json
+                  append_action: OVERWRITE_IF_EXISTS_OR_ADD
+          http_filters:
+          - name: envoy.filters.http.ext_proc
+            typed_config:
+              "@type": type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor
+              # false = fail closed: when the router is unreachable requests fail instead of bypassing routing and guards.
+              failure_mode_allow: {{ $e.extProc.failureModeAllow }}
+              allow_mode_override: true
+              grpc_service:
+                envoy_grpc:
+                  cluster_name: extproc_service
+              processing_mode:
+                request_header_mode: SEND
+                response_header_mode: SEND
+                request_body_mode: BUFFERED
+                response_body_mode: BUFFERED
+              message_timeout: {{ $e.extProc.messageTimeout }}
+          - name: envoy.filters.http.router
+            typed_config:
+              "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router
+  clusters:
+  - name: extproc_service
+    connect_timeout: 5s
+    type: STATIC
+    lb_policy: ROUND_ROBIN
+    typed_extension_protocol_options:
+      envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
+        "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
+        explicit_http_config:
+          http2_protocol_options: {}
+    load_assignment:
+      cluster_name: extproc_service
+      endpoints:
+      - lb_endpoints:
+        - endpoint:
+            address:
+              socket_address:
+                address: 127.0.0.1
+                port_value: {{ int .Values.service.grpc.targetPort }}
+  {{- range $upstreams }}
+  # Model {{ .name | quote }}
+  - name: {{ .cluster }}
+    connect_timeout: {{ $e.upstreamConnectTimeout }}
+    type: STRICT_DNS
+    dns_lookup_family: V4_PREFERRED
+    lb_policy: ROUND_ROBIN
+    load_assignment:
+      cluster_name: {{ .cluster }}
+      endpoints:
+      - lb_endpoints:
+        {{- range .endpoints }}
+        - endpoint:
+            address:
+              socket_address:
+                address: {{ .host | quote }}
+                port_value: {{ int .port }}
+            hostname: {{ .authority | quote }}
+          load_balancing_weight: {{ int .weight }}
+        {{- end }}
+    {{- if .https }}
+    transport_socket:
+      name: envoy.transport_sockets.tls
+      typed_config:
+        "@type": type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext
+        sni: {{ .sni | quote }}
+        auto_sni_san_validation: true
+        common_tls_context:
+          tls_params:
+            tls_minimum_protocol_version: TLSv1_2
+          validation_context:
+            trusted_ca:
+              filename: {{ $caFile | quote }}
+    {{- end }}
+  {{- end }}
+layered_runtime:
+  layers:
+  - name: static_layer
+    static_layer:
+      overload:
+        global_downstream_max_connections: 50000
+{{- end }}
