@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import yaml
+from pydantic import BaseModel
 
 from . import models
 
@@ -97,7 +98,7 @@ def structural(node: Mapping[str, Any], defs: Mapping[str, Any]) -> Schema:
     return out
 
 
-def model_schema(model: type[models.BaseModel]) -> Schema:
+def model_schema(model: type[BaseModel]) -> Schema:
     """The structural schema of a pydantic model."""
     raw = model.model_json_schema(mode="validation")
     defs = raw.pop("$defs", {})

@@ -25,6 +25,7 @@ from typing import Any
 import celpy
 import jsonschema
 import yaml
+from celpy.adapter import json_to_cel
 
 ROOT = Path(__file__).resolve().parents[2]
 CRD_FILE = ROOT / "crds" / "vllm.ai_semanticrouters.yaml"
@@ -146,7 +147,7 @@ def compile_rule(rule: str) -> None:
 
 def evaluate_rule(rule: str, value: Any) -> bool:
     """The verdict of one CEL rule with `self` bound to `value`."""
-    result = _program(rule).evaluate({"self": celpy.json_to_cel(value)})
+    result = _program(rule).evaluate({"self": json_to_cel(value)})
     if isinstance(result, Exception):
         raise result
     return bool(result)
