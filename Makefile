@@ -32,8 +32,13 @@ $(VENV)/.installed: pyproject.toml
 $(BIN)/helm4 $(BIN)/helm3: scripts/install-helm.sh
 	./scripts/install-helm.sh
 
+# checkov (security scan of the chart tier) lives in its own virtualenv: its pins conflict with ours.
+.venv-checkov/.installed: scripts/install-checkov.sh
+	./scripts/install-checkov.sh $(PYTHON)
+	touch $@
+
 .PHONY: dev
-dev: $(VENV)/.installed $(BIN)/helm4 $(BIN)/helm3 ## Create the virtualenv, install all dependencies and the helm binaries in ./bin.
+dev: $(VENV)/.installed $(BIN)/helm4 $(BIN)/helm3 .venv-checkov/.installed ## Create the virtualenvs, install all dependencies and the helm binaries in ./bin.
 
 .PHONY: quickstart
 quickstart: dev ## Set everything up and print the manifests of the default deployment (SAMPLE=simple).
