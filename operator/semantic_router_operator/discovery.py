@@ -33,6 +33,11 @@ CLUSTER_DOMAIN = "svc.cluster.local"
 
 KSERVE_GROUP_VERSION = "serving.kserve.io/v1beta1"
 
+# Lists answered with object metadata only (falls back to full objects on old servers).
+METADATA_ONLY_ACCEPT = (
+    "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json"
+)
+
 log = logging.getLogger(__name__)
 
 Obj = Mapping[str, Any]
@@ -53,9 +58,12 @@ class KubeReader(Protocol):
         ...
 
     async def list_objects(
-        self, path: str, labels: Mapping[str, str] | None = None
+        self, path: str, labels: Mapping[str, str] | None = None, *, metadata_only: bool = False
     ) -> list[dict[str, Any]]:
-        """The items of the collection at `path` whose labels include `labels`."""
+        """The items of the collection at `path` whose labels include `labels`.
+
+        With `metadata_only`, the server may answer with metadata alone (no data/spec).
+        """
         ...
 
 
@@ -133,10 +141,12 @@ class ApiReader:
             )
         return self._session, info.server.rstrip("/")
 
-    async def _request(self, path: str, params: Mapping[str, str]) -> dict[str, Any] | None:
+    async def _request(
+        self, path: str, params: Mapping[str, str], headers: Mapping[str, str] | None = None
+    ) -> dict[str, Any] | None:
         session, server = await self._open()
         try:
-            async with session.get(server + path, params=params) as response:
+            async with session.get(server + path, params=params, headers=headers) as response:
                 if response.status == 404:
                     return None
                 if response.status in (401, 403):
@@ -158,10 +168,11 @@ class ApiReader:
         return await self._request(path, {})
 
     async def list_objects(
-        self, path: str, labels: Mapping[str, str] | None = None
+        self, path: str, labels: Mapping[str, str] | None = None, *, metadata_only: bool = False
     ) -> list[dict[str, Any]]:
         params = {"labelSelector": label_selector(labels)} if labels else {}
-        body = await self._request(path, params)
+        headers = {"Accept": METADATA_ONLY_ACCEPT} if metadata_only else None
+        body = await self._request(path, params, headers)
         items: list[dict[str, Any]] = list((body or {}).get("items") or [])
         return [item for item in items if labels_match(item, labels or {})]
 

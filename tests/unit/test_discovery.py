@@ -32,7 +32,7 @@ class MemoryReader:
         return obj
 
     async def list_objects(
-        self, path: str, labels: Mapping[str, str] | None = None
+        self, path: str, labels: Mapping[str, str] | None = None, *, metadata_only: bool = False
     ) -> list[dict[str, Any]]:
         prefix = path.rstrip("/") + "/"
         items = [o for p, o in sorted(self.objects.items()) if p.startswith(prefix)]

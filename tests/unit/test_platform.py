@@ -32,7 +32,7 @@ class GroupsReader:
         return dict(self.answer)
 
     async def list_objects(
-        self, path: str, labels: Mapping[str, str] | None = None
+        self, path: str, labels: Mapping[str, str] | None = None, *, metadata_only: bool = False
     ) -> list[dict[str, Any]]:
         self.paths.append(path)
         return [dict(o) for o in self.answer.get("items", [])]
