@@ -60,7 +60,9 @@ QUANTITY = (
     r"(([KMGTPE]i)|[numkMGTPE]|([eE](\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$"
 )
 PERCENT = r"^[0-9]+%$"
-DURATION = r"^(0|([0-9]+h)?([0-9]+m)?([0-9]+s)?([0-9]+ms)?)$"
+DURATION = r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$"
+STORAGE_SIZE = r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$"
+HOSTNAME = r"^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
 RATIO = r"^\s*[+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+)?\s*$"
 CONDITION_REASON = r"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$"
 
@@ -433,8 +435,8 @@ class PersistenceSpec(ApiModel):
     size: str = Field(
         DEFAULT_PVC_SIZE,
         max_length=64,
-        pattern=QUANTITY,
-        description="Requested size of the new PVC (a quantity such as 10Gi).",
+        pattern=STORAGE_SIZE,
+        description="Requested size of the new PVC, e.g. 10Gi.",
     )
     existing_claim: str | None = Field(
         None,
@@ -576,6 +578,12 @@ class GatewaySpec(ApiModel):
         description="The Gateway to attach to. Set it for gateway-integration mode; leave "
         "unset for standalone mode (Envoy sidecar).",
     )
+    hostnames: list[Annotated[str, Field(max_length=253, pattern=HOSTNAME)]] | None = Field(
+        None,
+        max_length=16,
+        description="Host names the HTTPRoute matches (e.g. router.example.com or "
+        "*.example.com); unset matches every host of the Gateway listener.",
+    )
 
 
 class RouteTLSSpec(ApiModel):
@@ -666,6 +674,122 @@ class IngressSpec(ApiModel):
         None, description="Hosts and paths routed to the router."
     )
     tls: list[IngressTLS] | None = Field(None, description="TLS certificates.")
+
+
+# --- the Envoy sidecar (standalone mode) -----------------------------------------------------
+
+
+class EnvoyImageSpec(ApiModel):
+    """Image of the Envoy sidecar; unset fields keep the chart's pinned Envoy release."""
+
+    repository: str | None = Field(
+        None, min_length=1, description="Image repository, e.g. envoyproxy/envoy."
+    )
+    tag: str | None = Field(None, min_length=1, description="Image tag, e.g. v1.40.0.")
+    pull_policy: Literal["Always", "IfNotPresent", "Never"] | None = Field(
+        None, alias="pullPolicy", description="Kubernetes image pull policy."
+    )
+    image_registry: str | None = Field(
+        None,
+        alias="imageRegistry",
+        description="Optional registry host prefixed to the repository (e.g. a mirror).",
+    )
+
+
+class EnvoyExtProcSpec(ApiModel):
+    """How Envoy calls the router (ext_proc)."""
+
+    failure_mode_allow: bool | None = Field(
+        None,
+        alias="failureModeAllow",
+        description="true lets requests through when the router fails (fail open); the default "
+        "false fails them, so guards and routing are never silently skipped.",
+    )
+    message_timeout: str | None = Field(
+        None,
+        alias="messageTimeout",
+        pattern=DURATION,
+        description="Time the router has for each ext_proc message, e.g. 60s.",
+    )
+
+
+class ConfigMapKeyRef(ApiModel):
+    """A key of a ConfigMap in the SemanticRouter's namespace."""
+
+    name: DnsSubdomain = Field(description="ConfigMap name, e.g. openshift-service-ca.crt.")
+    key: str = Field(
+        "ca.crt",
+        min_length=1,
+        max_length=253,
+        pattern=SECRET_KEY,
+        description="Key in the ConfigMap.",
+    )
+
+
+class EnvoyUpstreamTLSSpec(ApiModel):
+    """How Envoy verifies https model backends (such as KServe predictors on 8443)."""
+
+    ca_file: str | None = Field(
+        None, alias="caFile", min_length=1, description="CA bundle path inside the Envoy image."
+    )
+    ca_config_map: ConfigMapKeyRef | None = Field(
+        None,
+        alias="caConfigMap",
+        description="ConfigMap holding the CA that signed the backends' certificates; overrides "
+        "caFile. On OpenShift: {name: openshift-service-ca.crt, key: service-ca.crt}.",
+    )
+
+
+class EnvoySpec(ApiModel):
+    """The Envoy sidecar of standalone mode; unset fields keep the chart's defaults."""
+
+    image: EnvoyImageSpec | None = Field(None, description="Envoy image.")
+    port: Port | None = Field(None, description="Envoy listener port (8801 by default).")
+    admin_port: Port | None = Field(
+        None, alias="adminPort", description="Envoy admin port, bound to 127.0.0.1 only."
+    )
+    log_level: (
+        Literal["trace", "debug", "info", "warning", "warn", "error", "critical", "off"] | None
+    ) = Field(None, alias="logLevel", description="Envoy log level.")
+    access_log: bool | None = Field(
+        None, alias="accessLog", description="Log every request to stdout."
+    )
+    route_timeout: str | None = Field(
+        None,
+        alias="routeTimeout",
+        pattern=DURATION,
+        description="Upstream request timeout, e.g. 300s.",
+    )
+    stream_idle_timeout: str | None = Field(
+        None,
+        alias="streamIdleTimeout",
+        pattern=DURATION,
+        description="Idle timeout of a stream, e.g. 300s.",
+    )
+    upstream_connect_timeout: str | None = Field(
+        None,
+        alias="upstreamConnectTimeout",
+        pattern=DURATION,
+        description="Connect timeout to model backends, e.g. 10s.",
+    )
+    buffer_limit_bytes: int | None = Field(
+        None,
+        alias="bufferLimitBytes",
+        ge=65536,
+        description="Per-connection buffer limit; caps the bodies ext_proc sees.",
+    )
+    ext_proc: EnvoyExtProcSpec | None = Field(
+        None, alias="extProc", description="ext_proc settings."
+    )
+    upstream_tls: EnvoyUpstreamTLSSpec | None = Field(
+        None, alias="upstreamTls", description="Verification of https model backends."
+    )
+    resources: ResourceRequirements | None = Field(None, description="Envoy container resources.")
+    security_context: FreeForm | None = Field(
+        None,
+        alias="securityContext",
+        description="Envoy container securityContext (core/v1), merged over the hardened defaults.",
+    )
 
 
 # --- pod-level settings -----------------------------------------------------------------------
@@ -1266,7 +1390,7 @@ class VllmEndpoint(ApiModel):
     )
     backend: BackendSpec = Field(description="Where the model is served.")
     weight: int = Field(
-        1, ge=0, le=1000, description="Share of traffic among endpoints of one model."
+        1, ge=1, le=1000, description="Share of traffic among endpoints of one model."
     )
 
 
@@ -1334,6 +1458,12 @@ class SemanticRouterSpec(ApiModel):
     pod_annotations: StringMap | None = Field(
         None, alias="podAnnotations", description="Pod annotations."
     )
+    pod_labels: StringMap | None = Field(
+        None,
+        alias="podLabels",
+        description="Extra pod labels (the selector labels app.kubernetes.io/name and instance "
+        "stay as they are).",
+    )
     node_selector: StringMap | None = Field(
         None, alias="nodeSelector", description="Node labels pods must run on."
     )
@@ -1344,6 +1474,9 @@ class SemanticRouterSpec(ApiModel):
     )
     args: list[str] | None = Field(None, description="Extra arguments of the router container.")
     gateway: GatewaySpec | None = Field(None, description="Gateway integration mode.")
+    envoy: EnvoySpec | None = Field(
+        None, description="Envoy sidecar settings (standalone mode only)."
+    )
     openshift: OpenShiftSpec | None = Field(None, description="OpenShift features.")
     ingress: IngressSpec = _sub(IngressSpec, "Kubernetes Ingress.")
     pod_disruption_budget: PodDisruptionBudgetSpec = _sub(

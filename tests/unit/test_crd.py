@@ -24,6 +24,7 @@ FREE_FORM_OBJECTS = {
     "spec.affinity",
     "spec.config",
     "spec.env[*].valueFrom",
+    "spec.envoy.securityContext",
     "spec.podSecurityContext",
     "spec.securityContext",
     "spec.toolsDb[*]",

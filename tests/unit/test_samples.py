@@ -3,16 +3,19 @@ faithful to the user documentation, and together exercising every field of the s
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+import jsonschema
 import pytest
 from semantic_router_operator.models import DNS1123_SUBDOMAIN, parse_spec
 
 from tests.support import crdcheck
 
 CRD = crdcheck.load_crd()
+CHART_VALUES_SCHEMA = crdcheck.ROOT / "charts" / "semantic-router" / "values.schema.json"
 SPEC_SCHEMA = crdcheck.openapi_schema(CRD)["properties"]["spec"]
 PREFIX = "vllm.ai_v1alpha1_semanticrouter_"
 SEED_SAMPLES = {
@@ -112,6 +115,17 @@ def test_sample_holds_no_credentials(name: str) -> None:
             for variable in value:
                 secretish = re.search(r"TOKEN|PASSWORD|SECRET|KEY", variable["name"])
                 assert not (secretish and "value" in variable), f"{name}: {variable['name']}"
+
+
+@pytest.mark.parametrize("name", sorted(SAMPLES))
+def test_sample_spec_is_accepted_as_chart_values(name: str) -> None:
+    """The values contract: the spec is a values file (config is translated on the way)."""
+    schema = json.loads(CHART_VALUES_SCHEMA.read_text())
+    values = parse_spec(sample(name)["spec"]).to_dict()
+    values.pop("config", None)
+    validator = jsonschema.validators.validator_for(schema)(schema)
+    errors = [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(values)]
+    assert errors == []
 
 
 def test_samples_together_set_every_field_of_the_spec() -> None:
