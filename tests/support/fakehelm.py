@@ -69,12 +69,12 @@ class Call:
 
 def positionals(argv: Sequence[str]) -> list[str]:
     out: list[str] = []
-    skip = False
+    is_flag_value = False
     for arg in argv:
-        if skip:
-            skip = False
+        if is_flag_value:
+            is_flag_value = False
         elif arg in VALUE_FLAGS:
-            skip = True
+            is_flag_value = True
         elif not arg.startswith("-") or arg == "-":
             out.append(arg)
     return out

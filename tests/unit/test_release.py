@@ -227,10 +227,13 @@ async def test_helm4_alone_gets_force_conflicts_because_helm3_rejects_it(
         assert atomic not in upgrade
 
 
-@pytest.mark.parametrize(("major", "upgrade_wait", "uninstall_wait"), [
+WAIT_FLAGS = [
     (3, ["--wait", "--wait-for-jobs"], ["--wait"]),
     (4, ["--wait=watcher", "--wait-for-jobs"], ["--wait=watcher"]),
-])  # fmt: skip
+]
+
+
+@pytest.mark.parametrize(("major", "upgrade_wait", "uninstall_wait"), WAIT_FLAGS)
 async def test_wait_setting_emits_the_wait_flag_each_major_understands(
     tmp_path: Path, chart: Path, major: int, upgrade_wait: list[str], uninstall_wait: list[str]
 ) -> None:
