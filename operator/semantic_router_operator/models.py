@@ -63,7 +63,8 @@ PERCENT = r"^[0-9]+%$"
 DURATION = r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$"
 STORAGE_SIZE = r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$"
 HOSTNAME = r"^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
-RATIO = r"^\s*[+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+)?\s*$"
+RATIO = r"^\s*(0(\.[0-9]*)?|1(\.0*)?|\.[0-9]+)\s*$"
+"""A number between 0 and 1 written as a string: 0.6, .5, 1.0 (no exponent, no sign)."""
 CONDITION_REASON = r"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$"
 
 
@@ -213,7 +214,7 @@ Ratio = Annotated[
             "x-kubernetes-preserve-unknown-fields": True,
             "minimum": 0,
             "maximum": 1,
-            "pattern": r"^\s*(0(\.[0-9]*)?|1(\.0*)?|\.[0-9]+)\s*$",
+            "pattern": RATIO,
         }
     ),
 ]

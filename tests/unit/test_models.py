@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -448,15 +449,27 @@ def test_thresholds_accept_numbers_and_numeric_strings_as_floats(
 
 @given(st.floats(min_value=0, max_value=1, allow_nan=False))
 def test_any_threshold_between_zero_and_one_round_trips_as_a_string(value: float) -> None:
-    spec = parse_spec({"config": {"semantic_cache": {"similarity_threshold": repr(value)}}})
+    written = format(Decimal(repr(value)), "f")
+    spec = parse_spec({"config": {"semantic_cache": {"similarity_threshold": written}}})
     assert spec.config is not None and spec.config.semantic_cache is not None
     assert spec.config.semantic_cache.similarity_threshold == value
 
 
-@pytest.mark.parametrize("written", [True, "nan", "inf", "0.6.1", "", -0.1, 1.01, float("nan")])
+NOT_RATIOS: list[object] = [True, "nan", "inf", "0.6.1", "", "1e-1", "+0.5", -0.1, 1.01, "1.01"]
+
+
+@pytest.mark.parametrize("written", [*NOT_RATIOS, float("nan")])
 def test_thresholds_refuse_what_is_not_a_number_between_zero_and_one(written: object) -> None:
     with pytest.raises(SpecError, match=r"spec\.config\.tools\.similarity_threshold"):
         parse_spec({"config": {"tools": {"similarity_threshold": written}}})
+
+
+@pytest.mark.parametrize("written", [w for w in NOT_RATIOS if not isinstance(w, bool)])
+def test_the_crd_refuses_the_same_thresholds_as_the_models(written: object) -> None:
+    router = base_router()
+    router["spec"]["config"]["tools"] = {"similarity_threshold": written}
+    problems = crdcheck.admission_problems(CRD, router)
+    assert [p.path for p in problems] == ["spec.config.tools.similarity_threshold"]
 
 
 def test_config_keeps_router_sections_it_does_not_model() -> None:
