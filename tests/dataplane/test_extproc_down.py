@@ -1,0 +1,84 @@
+"""With the router (ext_proc) down, Envoy fails the way values.yaml documents."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aiohttp
+import pytest
+
+from tests.dataplane.conftest import MODEL_A, Backends, StartEnvoy
+from tests.dataplane.localize import ext_proc_config
+from tests.dataplane.sources import chart_documented_values, chart_envoy_config
+
+REQUEST = {"model": MODEL_A, "messages": [{"role": "user", "content": "is anyone there?"}]}
+
+
+def documented_failure_mode_allow() -> bool:
+    values = chart_documented_values()
+    try:
+        documented = values["envoy"]["extProc"]["failureModeAllow"]
+    except (KeyError, TypeError) as exc:
+        raise AssertionError(
+            "values.yaml must document envoy.extProc.failureModeAllow (fail open or closed)"
+        ) from exc
+    assert isinstance(documented, bool), f"envoy.extProc.failureModeAllow is {documented!r}"
+    return documented
+
+
+async def send_with_router_down(
+    backends: Backends,
+    run_envoy: StartEnvoy,
+    client: aiohttp.ClientSession,
+    closed_port: int,
+    rendered: dict[str, Any],
+) -> tuple[int, str]:
+    envoy = await run_envoy(rendered, closed_port)
+    async with client.post(f"{envoy.url}/v1/chat/completions", json=REQUEST) as resp:
+        return resp.status, await resp.text()
+
+
+def assert_behaves_as(failure_mode_allow: bool, status: int, body: str, backends: Backends) -> None:
+    if failure_mode_allow:
+        # Fail open: the request goes on without the router. Nothing chose a model, so it
+        # ends at the chart's own "no model selected" answer, never at a guessed backend.
+        assert 400 <= status < 500, (status, body)
+        assert "model" in body, body
+    else:
+        # Fail closed: a server error, and no backend was reached.
+        assert 500 <= status < 600, (status, body)
+    assert backends[MODEL_A].requests == []
+
+
+@pytest.mark.timeout(120)
+async def test_with_the_router_down_envoy_follows_the_documented_failure_mode(
+    backends: Backends,
+    run_envoy: StartEnvoy,
+    client: aiohttp.ClientSession,
+    closed_port: int,
+) -> None:
+    documented = documented_failure_mode_allow()
+    rendered = chart_envoy_config(backends.resolved())
+    assert ext_proc_config(rendered).get("failure_mode_allow", False) is documented
+
+    status, body = await send_with_router_down(backends, run_envoy, client, closed_port, rendered)
+
+    assert_behaves_as(documented, status, body, backends)
+
+
+@pytest.mark.timeout(120)
+async def test_with_the_router_down_the_other_failure_mode_behaves_as_set(
+    backends: Backends,
+    run_envoy: StartEnvoy,
+    client: aiohttp.ClientSession,
+    closed_port: int,
+) -> None:
+    flipped = not documented_failure_mode_allow()
+    rendered = chart_envoy_config(
+        backends.resolved(), envoy={"extProc": {"failureModeAllow": flipped}}
+    )
+    assert ext_proc_config(rendered).get("failure_mode_allow", False) is flipped
+
+    status, body = await send_with_router_down(backends, run_envoy, client, closed_port, rendered)
+
+    assert_behaves_as(flipped, status, body, backends)
