@@ -141,6 +141,10 @@ Each helper returns YAML; callers read it back with fromYaml.
 {{- if not (hasKey $reasoning "modes") -}}
 {{- $_ := set $reasoning "modes" (list "enabled" "disabled") -}}
 {{- end -}}
+{{- if and (has (toString $reasoning.type) (list "reasoning_effort" "top_level_reasoning_effort")) (not (hasKey $reasoning "levels")) -}}
+{{- $_ := set $reasoning "levels" (list "low" "medium" "high") -}}
+{{- $_ := set $reasoning "default" "medium" -}}
+{{- end -}}
 {{- if not (hasKey $reasoning "default_mode") -}}
 {{- $_ := set $reasoning "default_mode" (first $reasoning.modes) -}}
 {{- end -}}
