@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
@@ -592,3 +593,73 @@ def test_condition_status_is_true_false_or_unknown() -> None:
     condition = {"type": "Ready", "status": "Maybe", "reason": "X", "lastTransitionTime": "t"}
     with pytest.raises(ValidationError):
         parse_status({"conditions": [condition]})
+
+
+DOCUMENTED_FRAGMENTS = {
+    "high availability": """
+replicas: 3
+affinity:
+  podAntiAffinity:
+    requiredDuringSchedulingIgnoredDuringExecution:
+      - labelSelector:
+          matchLabels:
+            app.kubernetes.io/instance: prod-router
+        topologyKey: kubernetes.io/hostname
+autoscaling: {enabled: true, minReplicas: 3, maxReplicas: 20, targetCPUUtilizationPercentage: 70}
+resources:
+  limits: {memory: "10Gi", cpu: "4"}
+  requests: {memory: "5Gi", cpu: "2"}
+livenessProbe: {enabled: true, initialDelaySeconds: 60, periodSeconds: 30, failureThreshold: 3}
+readinessProbe: {enabled: true, initialDelaySeconds: 30, periodSeconds: 10, failureThreshold: 3}
+""",
+    "security context override": """
+securityContext:
+  runAsNonRoot: true
+  runAsUser: 2000
+  allowPrivilegeEscalation: false
+  capabilities: {drop: [ALL]}
+podSecurityContext: {runAsNonRoot: true, runAsUser: 2000, fsGroup: 2000}
+""",
+    "image configuration": """
+image:
+  repository: ghcr.io/vllm-project/semantic-router/extproc
+  tag: latest
+  pullPolicy: IfNotPresent
+  imageRegistry: ""
+imagePullSecrets:
+  - name: ghcr-secret
+""",
+    "model download token": """
+env:
+  - name: HF_TOKEN
+    valueFrom:
+      secretKeyRef: {name: hf-token-secret, key: token}
+""",
+    "tracing": """
+config:
+  observability:
+    tracing:
+      enabled: true
+      provider: "opentelemetry"
+      exporter: {type: "otlp", endpoint: "jaeger-collector:4317", insecure: true}
+      sampling: {type: "always_on", rate: 1.0}
+""",
+    "embedding model of the cache": """
+config:
+  semantic_cache:
+    embedding_model: bert
+""",
+    "storage class only": """
+persistence:
+  storageClassName: "your-available-storage-class"
+""",
+}
+
+
+@pytest.mark.parametrize("name", sorted(DOCUMENTED_FRAGMENTS))
+def test_spec_fragments_of_the_user_documentation_are_accepted(name: str) -> None:
+    spec = yaml.safe_load(DOCUMENTED_FRAGMENTS[name])
+    router = {**base_router(), "spec": spec}
+    router["spec"].setdefault("vllmEndpoints", base_router()["spec"]["vllmEndpoints"])
+    assert crdcheck.admission_problems(CRD, router) == []
+    parse_spec(router["spec"])
