@@ -49,6 +49,10 @@ quickstart: dev ## Set everything up and print the manifests of the default depl
 manifests: $(if $(wildcard $(PY)),,$(VENV)/.installed) ## Regenerate the SemanticRouter CRD in crds/ from the pydantic models.
 	$(PY) -m semantic_router_operator.crd > crds/vllm.ai_semanticrouters.yaml
 
+.PHONY: chart-docs
+chart-docs: $(if $(wildcard $(PY)),,$(VENV)/.installed) ## Regenerate the values table in the chart README from the values.yaml comments.
+	$(PY) scripts/chart_readme.py
+
 ##@ Test
 
 .PHONY: lint
