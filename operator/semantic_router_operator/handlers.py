@@ -1,0 +1,497 @@
+"""kopf handlers: one reconcile for create/update/resume, a timer, and a delete handler.
+
+The handlers are thin: they hand the object to `Operator`, which reads (discovery,
+platform, Deployment, Route), decides with pure functions (models, values, status) and
+writes (helm through the release manager, the status, Events).
+
+One reconcile, as data flows (docs/architecture.md):
+
+    spec → models → discovery → platform → values → digest unchanged? stop → helm → status
+
+`register()` puts the handlers on a kopf registry; `configure()` sets kopf's storage so
+that only a digest of the spec is kept on the object (specs can be megabytes, and an
+annotation holds at most 256 KiB).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import hashlib
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol, cast
+from urllib.parse import quote
+
+import kopf
+
+from semantic_router_operator import discovery, models, platform, routerconfig, status, values
+from semantic_router_operator.discovery import ApiReader, KubeReader, KubeReadError
+from semantic_router_operator.metrics import Metrics
+from semantic_router_operator.platform import Platform, PlatformDetector
+from semantic_router_operator.release import ReleaseError, ReleaseInfo, ReleaseManager
+from semantic_router_operator.settings import Settings
+from semantic_router_operator.status import Observation, Problem, ProblemKind
+
+log = logging.getLogger(__name__)
+
+STORAGE_PREFIX = "semantic-router.vllm.ai"
+FINALIZER = "vllm.ai/semantic-router-operator"
+HELM_RELEASE_LABELS = {"owner": "helm"}
+
+Logger = logging.Logger | logging.LoggerAdapter[logging.Logger]
+LoginFn = Callable[..., Any]
+
+
+# --- kopf configuration ---------------------------------------------------------------------------
+
+
+class SpecDigestDiffBaseStorage(kopf.AnnotationsDiffBaseStorage):
+    """Keeps the sha256 of the spec as the last-handled state, not the spec itself.
+
+    kopf compares the stored essence with the fresh one to tell a real change from
+    noise; a digest of the spec answers that question in 80 bytes whatever the spec's
+    size. Handler kwargs `old`/`new`/`diff` then carry digests, which the handlers here
+    do not use.
+    """
+
+    def build(
+        self, *, body: kopf.Body, extra_fields: Iterable[kopf.FieldSpec] | None = None
+    ) -> kopf.BodyEssence:
+        spec = body.get("spec") or {}
+        digest = hashlib.sha256(values.canonical_json(spec).encode()).hexdigest()
+        return cast(kopf.BodyEssence, {"specDigest": f"sha256:{digest}"})
+
+
+def configure(settings: kopf.OperatorSettings) -> None:
+    """kopf settings of this operator: its own finalizer and small annotations only."""
+    settings.persistence.finalizer = FINALIZER
+    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=STORAGE_PREFIX)
+    settings.persistence.diffbase_storage = SpecDigestDiffBaseStorage(prefix=STORAGE_PREFIX)
+    settings.posting.level = logging.INFO
+    # Long watches with a client-side bound, so a silently dropped connection is noticed.
+    settings.watching.server_timeout = 300
+    settings.watching.client_timeout = 330
+
+
+# --- the operator ---------------------------------------------------------------------------------
+
+
+class Reader(KubeReader, Protocol):
+    """A KubeReader that follows kopf's credentials."""
+
+    def use(self, info: Any) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+def utcnow() -> str:
+    return datetime.datetime.now(tz=datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def default_login(**kwargs: Any) -> Any:
+    """kopf's login through the kubernetes client (in-cluster account or kubeconfig)."""
+    return kopf.login_via_client(**kwargs)
+
+
+@dataclass
+class Outcome:
+    """What one reconcile did: the status to write, and the error to hand to kopf."""
+
+    status: dict[str, Any]
+    error: Exception | None = None
+    helm_runs: int = 0
+
+
+@dataclass
+class _Memory:
+    """What this process knows about one SemanticRouter between reconciles."""
+
+    release: status.ReleaseInfo | None = None
+    # Values helm failed on, and the loop time before which the timer leaves them alone
+    # (kopf retries a handler with backoff itself; a permanent failure waits for a new spec).
+    failed_digest: str = ""
+    retry_after: float = 0.0
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    def failed_recently(self, digest: str) -> bool:
+        loop_time = asyncio.get_running_loop().time()
+        return digest == self.failed_digest and loop_time < self.retry_after
+
+
+@dataclass
+class Operator:
+    """The reconcile logic behind the kopf handlers, with its collaborators."""
+
+    settings: Settings
+    releases: ReleaseManager
+    reader: Reader = field(default_factory=ApiReader)
+    detector: PlatformDetector = field(default_factory=PlatformDetector)
+    metrics: Metrics = field(default_factory=Metrics)
+    login: LoginFn = default_login
+    clock: Callable[[], str] = utcnow
+    backoff_base: float = 10.0
+    backoff_max: float = 300.0
+    _memory: dict[str, _Memory] = field(default_factory=dict)
+
+    # -- helpers
+
+    def _remember(self, uid: str) -> _Memory:
+        return self._memory.setdefault(uid, _Memory())
+
+    def backoff(self, retry: int) -> float:
+        """Seconds before retry number `retry` (0-based): exponential, bounded."""
+        return float(min(self.backoff_max, self.backoff_base * 2 ** min(retry, 16)))
+
+    def known_release(self, uid: str, previous: Mapping[str, Any]) -> status.ReleaseInfo | None:
+        """The release as last applied by this process, else as the status recorded it."""
+        memory = self._memory.get(uid)
+        if memory is not None and memory.release is not None:
+            return memory.release
+        return status.ReleaseInfo.from_status(previous)
+
+    async def _read(self, path: str) -> dict[str, Any] | None:
+        try:
+            return await self.reader.get(path)
+        except KubeReadError as exc:
+            log.warning(f"status read skipped: {exc}")
+            return None
+
+    async def observe_workload(
+        self, name: str, namespace: str, routes: bool
+    ) -> tuple[status.Workload | None, Mapping[str, Any] | None]:
+        """The router Deployment and, when Routes are on, the Route (both named `name`)."""
+        ns, obj = quote(namespace), quote(name)
+        deployment = await self._read(f"/apis/apps/v1/namespaces/{ns}/deployments/{obj}")
+        route = None
+        if routes:
+            route = await self._read(f"/apis/route.openshift.io/v1/namespaces/{ns}/routes/{obj}")
+        return status.Workload.from_deployment(deployment), route
+
+    async def observe_release(self, name: str, namespace: str) -> tuple[int, str] | None:
+        """(revision, helm status) of the release's latest revision, from helm's own
+        storage Secrets (labels only): no helm process is started."""
+        secrets = await self.reader.list_objects(
+            f"/api/v1/namespaces/{quote(namespace)}/secrets",
+            {**HELM_RELEASE_LABELS, "name": name},
+            metadata_only=True,
+        )
+        revisions = []
+        for secret in secrets:
+            labels = (secret.get("metadata") or {}).get("labels") or {}
+            try:
+                revisions.append((int(labels.get("version", "")), str(labels.get("status", ""))))
+            except ValueError:
+                continue
+        return max(revisions) if revisions else None
+
+    # -- one reconcile
+
+    async def reconcile(
+        self,
+        body: kopf.Body,
+        *,
+        trigger: str,
+        logger: Logger = log,
+        retry: int = 0,
+    ) -> Outcome:
+        """Bring one SemanticRouter's release in line with its spec; compute its status."""
+        async with self._remember(_uid(body)).lock:
+            outcome = await self._reconcile(body, trigger=trigger, logger=logger, retry=retry)
+        result = "success" if outcome.error is None else type(outcome.error).__name__
+        self.metrics.reconciled(trigger, result)
+        return outcome
+
+    async def _reconcile(
+        self, body: kopf.Body, *, trigger: str, logger: Logger, retry: int
+    ) -> Outcome:
+        meta = body.get("metadata") or {}
+        name, namespace = str(meta["name"]), str(meta["namespace"])
+        uid = _uid(body)
+        generation = int(meta.get("generation") or 0)
+        previous: Mapping[str, Any] = body.get("status") or {}
+        raw_spec: Mapping[str, Any] = body.get("spec") or {}
+        memory = self._remember(uid)
+        known = self.known_release(uid, previous)
+        obs = Observation(generation=generation, gateway_mode=status.gateway_mode(raw_spec))
+
+        def finish(obs: Observation, error: Exception | None = None, runs: int = 0) -> Outcome:
+            return Outcome(status.compute(obs, previous, self.clock()), error, runs)
+
+        # 1. The spec, validated by the API models.
+        try:
+            spec = models.parse_spec(raw_spec)
+        except models.SpecError as exc:
+            return self._invalid(body, obs, known, str(exc), logger, finish)
+
+        routes = bool(spec.openshift and spec.openshift.routes and spec.openshift.routes.enabled)
+        endpoints = [e.to_dict() for e in spec.vllm_endpoints or []]
+
+        # 2. What the cluster offers: platform, backends, storage.
+        try:
+            detected = await self.detector.detect(self.reader, logger)
+            resolved = await discovery.resolve(
+                endpoints, namespace, self.reader, logger, owner=f"{namespace}/{name}"
+            )
+            storage = await platform.validate_storage(spec.persistence.to_dict(), self.reader)
+        except KubeReadError as exc:
+            problem = Problem(ProblemKind.API, "KubernetesApiError", str(exc))
+            delay = self.backoff(retry)
+            logger.warning(f"Kubernetes API trouble, retrying in {delay:g}s: {exc}")
+            obs = _with(obs, release=known, problem=problem)
+            return finish(obs, kopf.TemporaryError(str(exc), delay=delay))
+
+        routes = routes and detected is Platform.OPENSHIFT
+        obs = _with(obs, routes_enabled=routes, backends=resolved, release=known)
+
+        # 3. The chart values and their digest.
+        try:
+            chart_values = values.build(spec, resolved, detected)
+        except routerconfig.RouterConfigError as exc:
+            return self._invalid(body, obs, known, str(exc), logger, finish)
+        want = values.digest(self.releases.chart_version(), chart_values)
+
+        if storage is not None:
+            problem = Problem(ProblemKind.STORAGE, storage.reason, storage.message)
+            self._announce(body, storage.reason, storage.message, logger)
+            return await self._refreshed(
+                name,
+                namespace,
+                _with(obs, problem=problem),
+                finish,
+                kopf.PermanentError(storage.message),
+            )
+        if endpoints and not any(r.resolved for r in resolved):
+            problem = Problem(
+                ProblemKind.NO_BACKENDS, "NoBackendsFound", discovery.summary(resolved)
+            )
+            return await self._refreshed(name, namespace, _with(obs, problem=problem), finish)
+
+        # 4. Nothing to do when helm already has exactly these values.
+        up_to_date = known is not None and known.deployed and known.digest == want
+        if trigger == "timer" and known is not None and up_to_date:
+            up_to_date = await self._release_intact(name, namespace, known, logger)
+        if up_to_date or (trigger == "timer" and memory.failed_recently(want)):
+            return await self._refreshed(name, namespace, obs, finish)
+
+        # 5. helm upgrade --install.
+        action = "install" if known is None else "upgrade"
+        try:
+            with self.metrics.helm_run(action) as run:
+                try:
+                    info = await self.releases.apply(name, namespace, chart_values, digest=want)
+                except ReleaseError as exc:
+                    run["reason"] = exc.reason
+                    raise
+        except ReleaseError as exc:
+            return await self._release_failed(
+                body, name, namespace, obs, known, want, exc, retry, logger, finish
+            )
+        applied = _release_info(info, want)
+        memory.release, memory.failed_digest = applied, ""
+        self.metrics.set_release_state(namespace, name, applied.status)
+        verb = "Installed" if action == "install" else "Upgraded"
+        message = (
+            f"{verb} release {name} revision {applied.revision} "
+            f"(chart {applied.chart_version}, {applied.status})"
+        )
+        kopf.info(body, reason=verb, message=message)
+        logger.info(message)
+        return await self._refreshed(name, namespace, _with(obs, release=applied), finish, runs=1)
+
+    async def _release_intact(
+        self, name: str, namespace: str, known: status.ReleaseInfo, logger: Logger
+    ) -> bool:
+        """True when helm's latest revision is the one we applied, still deployed."""
+        try:
+            observed = await self.observe_release(name, namespace)
+        except KubeReadError as exc:
+            logger.warning(f"cannot read the helm release of {namespace}/{name}: {exc}")
+            return True
+        if observed == (known.revision, "deployed"):
+            return True
+        seen = "missing" if observed is None else f"revision {observed[0]} {observed[1]}"
+        logger.warning(
+            f"Release {namespace}/{name} drifted (expected revision {known.revision} deployed, "
+            f"found {seen}); applying it again"
+        )
+        return False
+
+    def _announce(
+        self, body: kopf.Body, reason: str, message: str, logger: Logger, log_prefix: str = ""
+    ) -> None:
+        """A Warning event and a log line, unless the status already reports this very
+        problem (the timer re-checks every interval and must not repeat itself)."""
+        if not _reported(body.get("status"), message):
+            kopf.warn(body, reason=reason, message=message)
+            logger.warning(f"{log_prefix}{message}")
+
+    def _invalid(
+        self,
+        body: kopf.Body,
+        obs: Observation,
+        known: status.ReleaseInfo | None,
+        message: str,
+        logger: Logger,
+        finish: Callable[..., Outcome],
+    ) -> Outcome:
+        problem = Problem(ProblemKind.INVALID_SPEC, "InvalidSpec", message)
+        self._announce(body, "InvalidSpec", message, logger, "Invalid SemanticRouter spec: ")
+        return finish(_with(obs, problem=problem, release=known), kopf.PermanentError(message))
+
+    async def _release_failed(
+        self,
+        body: kopf.Body,
+        name: str,
+        namespace: str,
+        obs: Observation,
+        known: status.ReleaseInfo | None,
+        want: str,
+        exc: ReleaseError,
+        retry: int,
+        logger: Logger,
+        finish: Callable[..., Outcome],
+    ) -> Outcome:
+        problem = Problem(ProblemKind.RELEASE, exc.reason, str(exc))
+        self._announce(body, "ReleaseFailed", str(exc), logger)
+        self.metrics.set_release_state(namespace, name, "failed")
+        memory = self._remember(_uid(body))
+        memory.failed_digest = want
+        error: Exception
+        if exc.transient:
+            delay = self.backoff(retry)
+            memory.retry_after = asyncio.get_running_loop().time() + delay
+            logger.warning(f"helm failed (transient), retrying in {delay:g}s")
+            error = kopf.TemporaryError(str(exc), delay=delay)
+        else:
+            memory.retry_after = float("inf")
+            logger.error("helm failed permanently; the release is retried when the spec changes")
+            error = kopf.PermanentError(str(exc))
+        obs = _with(obs, problem=problem, release=known)
+        return await self._refreshed(name, namespace, obs, finish, error, runs=1)
+
+    async def _refreshed(
+        self,
+        name: str,
+        namespace: str,
+        obs: Observation,
+        finish: Callable[..., Outcome],
+        error: Exception | None = None,
+        runs: int = 0,
+    ) -> Outcome:
+        """The outcome with the Deployment and Route read fresh into the status."""
+        workload, route = await self.observe_workload(name, namespace, obs.routes_enabled)
+        return finish(_with(obs, workload=workload, route=route), error, runs)
+
+    # -- delete
+
+    async def uninstall(self, body: kopf.Body, *, logger: Logger = log, retry: int = 0) -> None:
+        """helm uninstall the release; a release that is already gone is fine."""
+        meta = body.get("metadata") or {}
+        name, namespace = str(meta["name"]), str(meta["namespace"])
+        uid = _uid(body)
+        async with self._remember(uid).lock:
+            try:
+                with self.metrics.helm_run("uninstall") as run:
+                    try:
+                        await self.releases.uninstall(name, namespace)
+                    except ReleaseError as exc:
+                        run["reason"] = exc.reason
+                        raise
+            except ReleaseError as exc:
+                kopf.warn(body, reason="UninstallFailed", message=str(exc))
+                if exc.transient:
+                    delay = self.backoff(retry)
+                    logger.warning(f"helm uninstall failed, retrying in {delay:g}s: {exc}")
+                    raise kopf.TemporaryError(str(exc), delay=delay) from exc
+                logger.error(f"helm uninstall failed; resources may remain: {exc}")
+                raise kopf.PermanentError(str(exc)) from exc
+        self._memory.pop(uid, None)
+        self.metrics.set_release_state(namespace, name, None)
+        message = f"Uninstalled release {name}"
+        kopf.info(body, reason="Uninstalled", message=message)
+        logger.info(message)
+
+
+def _reported(previous: Mapping[str, Any] | None, message: str) -> bool:
+    """True when the status already shows `message` as a failure (Ready False or
+    ReleaseFailed True)."""
+    for cond in (previous or {}).get("conditions") or []:
+        failing = (cond.get("type"), cond.get("status")) in (
+            ("Ready", "False"),
+            ("ReleaseFailed", "True"),
+        )
+        if failing and cond.get("message") == message:
+            return True
+    return False
+
+
+def _uid(body: Mapping[str, Any]) -> str:
+    meta = body.get("metadata") or {}
+    return str(meta.get("uid") or f"{meta.get('namespace')}/{meta.get('name')}")
+
+
+def _with(obs: Observation, **changes: Any) -> Observation:
+    fields = {**obs.__dict__, **changes}
+    return Observation(**fields)
+
+
+def _release_info(info: ReleaseInfo, digest: str) -> status.ReleaseInfo:
+    return status.ReleaseInfo(
+        name=info.name,
+        revision=info.revision,
+        chart_version=info.chart_version or "",
+        status=info.status,
+        digest=info.digest or digest,
+    )
+
+
+def write_status(patch: Any, previous: Mapping[str, Any] | None, fresh: Mapping[str, Any]) -> None:
+    """Put the status change into kopf's patch (applied to the status subresource)."""
+    if status.changed(previous, fresh):
+        for key, value in status.as_patch(previous, fresh).items():
+            patch.status[key] = value
+
+
+# --- kopf registration ----------------------------------------------------------------------------
+
+
+def register(registry: kopf.OperatorRegistry, op: Operator) -> None:
+    """Put this operator's handlers on `registry`."""
+    resource = (models.GROUP, models.VERSION, models.PLURAL)
+
+    @kopf.on.startup(registry=registry)
+    async def startup(settings: kopf.OperatorSettings, **_: Any) -> None:
+        configure(settings)
+
+    @kopf.on.login(registry=registry)
+    async def login(**kwargs: Any) -> Any:
+        info = op.login(**kwargs)
+        if info is not None:
+            op.reader.use(info)
+        return info
+
+    @kopf.on.cleanup(registry=registry)
+    async def cleanup(**_: Any) -> None:
+        await op.reader.close()
+
+    @kopf.on.resume(*resource, registry=registry)
+    @kopf.on.create(*resource, registry=registry)
+    @kopf.on.update(*resource, registry=registry)
+    async def reconcile(
+        body: kopf.Body, patch: kopf.Patch, reason: str, retry: int, logger: Logger, **_: Any
+    ) -> None:
+        outcome = await op.reconcile(body, trigger=str(reason), logger=logger, retry=retry)
+        write_status(patch, body.get("status"), outcome.status)
+        if outcome.error is not None:
+            raise outcome.error
+
+    @kopf.timer(*resource, registry=registry, interval=op.settings.timer_interval)
+    async def check(body: kopf.Body, patch: kopf.Patch, logger: Logger, **_: Any) -> None:
+        outcome = await op.reconcile(body, trigger="timer", logger=logger)
+        write_status(patch, body.get("status"), outcome.status)
+
+    @kopf.on.delete(*resource, registry=registry)
+    async def delete(body: kopf.Body, retry: int, logger: Logger, **_: Any) -> None:
+        await op.uninstall(body, logger=logger, retry=retry)
