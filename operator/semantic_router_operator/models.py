@@ -46,7 +46,6 @@ SHORT_NAMES = ("sr",)
 CATEGORIES = ("all", "vllm")
 
 DEFAULT_IMAGE_REPOSITORY = "ghcr.io/vllm-project/semantic-router/extproc"
-DEFAULT_IMAGE_TAG = "latest"
 DEFAULT_PVC_SIZE = "10Gi"
 
 MAX_ENDPOINTS = 64
@@ -328,7 +327,12 @@ class ImageSpec(ApiModel):
         min_length=1,
         description="Image repository, without tag.",
     )
-    tag: str = Field(DEFAULT_IMAGE_TAG, min_length=1, description="Image tag.")
+    tag: str | None = Field(
+        None,
+        min_length=1,
+        description="Image tag. Unset means the router version this operator release ships with "
+        "(the chart's appVersion), so upgrades are deliberate; avoid `latest` in production.",
+    )
     pull_policy: Literal["Always", "IfNotPresent", "Never"] = Field(
         "IfNotPresent", alias="pullPolicy", description="Kubernetes image pull policy."
     )

@@ -241,7 +241,7 @@ def test_defaults_in_the_crd_are_the_model_defaults() -> None:
 def test_spec_defaults_follow_the_user_documentation() -> None:
     spec = crdcheck.apply_defaults(SPEC, {})
     assert spec["image"]["repository"] == "ghcr.io/vllm-project/semantic-router/extproc"
-    assert spec["image"]["tag"] == "latest"
+    assert "tag" not in spec["image"]  # unset: the chart's appVersion, never a moving tag
     assert spec["replicas"] == 1
     assert spec["service"]["type"] == "ClusterIP"
     assert spec["service"]["grpc"] == {"port": 50051, "targetPort": 50051}

@@ -385,7 +385,7 @@ def test_every_cross_field_rule_has_an_invalid_case() -> None:
 def test_an_empty_spec_gets_the_documented_defaults() -> None:
     spec = SemanticRouterSpec()
     assert spec.image.repository == "ghcr.io/vllm-project/semantic-router/extproc"
-    assert spec.image.tag == "latest"
+    assert spec.image.tag is None  # the chart's appVersion
     assert spec.image.pull_policy == "IfNotPresent"
     assert spec.replicas == 1
     assert (spec.service.grpc.port, spec.service.api.port, spec.service.metrics.port) == (
