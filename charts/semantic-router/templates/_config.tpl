@@ -247,6 +247,9 @@ Each helper returns YAML; callers read it back with fromYaml.
 {{- if eq (len $parts) 2 -}}
 {{- $port = int (last $parts) -}}
 {{- end -}}
+{{- if or (lt $port 1) (gt $port 65535) -}}
+{{- fail (printf "providers.models[%s].backend_refs[%d].endpoint %q: the port must be a number from 1 to 65535" $m.name $i $raw) -}}
+{{- end -}}
 {{- $authorityOut := $host -}}
 {{- if not (or (and (eq $protocol "http") (eq $port 80)) (and (eq $protocol "https") (eq $port 443))) -}}
 {{- $authorityOut = printf "%s:%d" $host $port -}}
