@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import aiohttp
@@ -43,7 +44,7 @@ def assert_behaves_as(failure_mode_allow: bool, status: int, body: str, backends
         # Fail open: the request goes on without the router. Nothing chose a model, so it
         # ends at the chart's own "no model selected" answer, never at a guessed backend.
         assert 400 <= status < 500, (status, body)
-        assert "model" in body, body
+        assert json.loads(body)["error"]["message"], body
     else:
         # Fail closed: a server error, and no backend was reached.
         assert 500 <= status < 600, (status, body)
