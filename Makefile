@@ -53,6 +53,10 @@ manifests: $(if $(wildcard $(PY)),,$(VENV)/.installed) ## Regenerate the Semanti
 chart-docs: $(if $(wildcard $(PY)),,$(VENV)/.installed) ## Regenerate the values table in the chart README from the values.yaml comments.
 	$(PY) scripts/chart_readme.py
 
+.PHONY: docs
+docs: chart-docs ## Regenerate the generated docs: docs/crd-reference.md (from the models) and the chart README values table.
+	$(PY) scripts/crd_reference.py
+
 ##@ Test
 
 .PHONY: lint
