@@ -57,6 +57,133 @@ chart-docs: $(if $(wildcard $(PY)),,$(VENV)/.installed) ## Regenerate the values
 docs: chart-docs ## Regenerate the generated docs: docs/crd-reference.md (from the models) and the chart README values table.
 	$(PY) scripts/crd_reference.py
 
+.PHONY: generate
+generate: manifests docs bundle ## Run every generator: the CRD, the generated docs, the OLM bundle and the copies in config/.
+
+##@ Build
+
+# The operator image; the version comes from pyproject.toml.
+VERSION     ?= $(shell sed -n 's/^version = "\(.*\)"$$/\1/p' pyproject.toml | head -n 1)
+IMAGE_BASE  ?= ghcr.io/vllm-project/semantic-router-operator
+IMG         ?= $(IMAGE_BASE):$(VERSION)
+BUNDLE_IMG  ?= $(IMAGE_BASE)-bundle:v$(VERSION)
+CATALOG_IMG ?= $(IMAGE_BASE)-catalog:v$(VERSION)
+CHANNELS        ?= alpha
+DEFAULT_CHANNEL ?= alpha
+CONTAINER_TOOL  ?= docker
+KUBECTL            ?= kubectl
+OPERATOR_NAMESPACE ?= semantic-router-operator-system
+
+# $(call need,tool,how to get it): stop with a message naming the missing tool.
+need = command -v $(1) >/dev/null 2>&1 || { echo "make $@: needs $(1), which is not installed: $(2)" >&2; exit 1; }
+need-engine = docker info >/dev/null 2>&1 || { echo "make $@: needs a running Docker engine (docker info failed): start Docker, or use the podman targets" >&2; exit 1; }
+need-cluster = $(KUBECTL) get --raw /version --request-timeout=5s >/dev/null 2>&1 || { echo "make $@: needs a Kubernetes cluster, and kubectl reaches none (context: $$($(KUBECTL) config current-context 2>/dev/null || echo none)); point KUBECONFIG at one, or create one with kind (https://kind.sigs.k8s.io): kind create cluster" >&2; exit 1; }
+
+.PHONY: build
+build: $(if $(wildcard $(PY)),,$(VENV)/.installed) ## Build the operator's wheel and sdist into out/dist.
+	$(PY) -m build --version >/dev/null 2>&1 || $(PY) -m pip install --quiet 'build>=1.2'
+	$(PY) -m build --outdir $(OUT)/dist .
+
+.PHONY: docker-build
+docker-build: ## Build the operator image with Docker (IMG=<registry>/semantic-router-operator:<tag>).
+	@$(call need,docker,install Docker Engine (https://docs.docker.com/engine/install/) or use make podman-build)
+	@$(need-engine)
+	docker build --build-arg VERSION=$(VERSION) -t $(IMG) .
+
+.PHONY: docker-push
+docker-push: ## Push the operator image with Docker (IMG=...).
+	@$(call need,docker,install Docker Engine (https://docs.docker.com/engine/install/) or use make podman-push)
+	@$(need-engine)
+	docker push $(IMG)
+
+.PHONY: podman-build
+podman-build: ## Build the operator image with Podman (IMG=<registry>/semantic-router-operator:<tag>).
+	@$(call need,podman,install Podman (https://podman.io/docs/installation; on Debian or Ubuntu: apt-get install podman))
+	podman build --build-arg VERSION=$(VERSION) -t $(IMG) .
+
+.PHONY: podman-push
+podman-push: ## Push the operator image with Podman (IMG=...).
+	@$(call need,podman,install Podman (https://podman.io/docs/installation; on Debian or Ubuntu: apt-get install podman))
+	podman push $(IMG)
+
+.PHONY: bundle
+bundle: $(if $(wildcard $(PY)),,$(VENV)/.installed) ## Regenerate the OLM bundle in bundle/ (IMG, VERSION, CHANNELS) and the CRD and sample copies in config/.
+	$(PY) scripts/deploy_manifests.py sync
+	$(PY) scripts/bundle.py --image $(IMG) --version $(VERSION) --channels $(CHANNELS) --default-channel $(DEFAULT_CHANNEL)
+
+.PHONY: bundle-build
+bundle-build: ## Build the OLM bundle image (BUNDLE_IMG) from bundle/ with CONTAINER_TOOL (docker or podman).
+	@$(call need,$(CONTAINER_TOOL),install Docker or Podman and set CONTAINER_TOOL)
+	$(CONTAINER_TOOL) build -f bundle/bundle.Dockerfile -t $(BUNDLE_IMG) bundle
+
+.PHONY: bundle-push
+bundle-push: ## Push the OLM bundle image (BUNDLE_IMG).
+	@$(call need,$(CONTAINER_TOOL),install Docker or Podman and set CONTAINER_TOOL)
+	$(CONTAINER_TOOL) push $(BUNDLE_IMG)
+
+.PHONY: catalog-build
+catalog-build: ## Build an OLM catalog image (CATALOG_IMG) holding BUNDLE_IMG, with opm.
+	@$(call need,opm,download opm from https://github.com/operator-framework/operator-registry/releases)
+	opm index add --container-tool $(CONTAINER_TOOL) --mode semver --tag $(CATALOG_IMG) --bundles $(BUNDLE_IMG)
+
+.PHONY: catalog-push
+catalog-push: ## Push the OLM catalog image (CATALOG_IMG).
+	@$(call need,$(CONTAINER_TOOL),install Docker or Podman and set CONTAINER_TOOL)
+	$(CONTAINER_TOOL) push $(CATALOG_IMG)
+
+##@ Deployment
+
+.PHONY: install
+install: ## Install the SemanticRouter CRD into the cluster of the current kubeconfig.
+	@$(need-cluster)
+	$(KUBECTL) apply --server-side -f crds/vllm.ai_semanticrouters.yaml
+
+.PHONY: uninstall
+uninstall: ## Remove the SemanticRouter CRD (and with it every SemanticRouter) from the cluster.
+	@$(need-cluster)
+	$(KUBECTL) delete --ignore-not-found -f crds/vllm.ai_semanticrouters.yaml
+
+.PHONY: deploy
+deploy: $(if $(wildcard $(PY)),,$(VENV)/.installed) ## Deploy the operator with kustomize (config/default): make deploy IMG=<image>.
+	@$(need-cluster)
+	$(PY) scripts/deploy_manifests.py build --image $(IMG) | $(KUBECTL) apply --server-side -f -
+	$(KUBECTL) -n $(OPERATOR_NAMESPACE) rollout status deployment/semantic-router-operator-controller-manager --timeout=180s
+
+.PHONY: undeploy
+undeploy: $(if $(wildcard $(PY)),,$(VENV)/.installed) ## Remove the operator; the CRD and your SemanticRouters stay (make uninstall removes them).
+	@$(need-cluster)
+	$(PY) scripts/deploy_manifests.py build --image $(IMG) --exclude-crd | $(KUBECTL) delete --ignore-not-found -f -
+
+.PHONY: run
+run: $(if $(wildcard $(PY)),,$(VENV)/.installed) ## Run the operator here against the cluster of the current kubeconfig (make install first).
+	@$(need-cluster)
+	semantic-router-operator run
+
+.PHONY: openshift-deploy
+openshift-deploy: $(if $(wildcard $(PY)),,$(VENV)/.installed) ## Deploy with OLM: operator-sdk run bundle BUNDLE_IMG, else a CatalogSource (CATALOG_IMG) and Subscription.
+	@$(need-cluster)
+	@if command -v operator-sdk >/dev/null 2>&1; then \
+	  set -x; \
+	  $(KUBECTL) create namespace $(OPERATOR_NAMESPACE) --dry-run=client -o yaml | $(KUBECTL) apply -f -; \
+	  operator-sdk run bundle $(BUNDLE_IMG) --namespace $(OPERATOR_NAMESPACE); \
+	else \
+	  echo "operator-sdk not found: subscribing through a CatalogSource of $(CATALOG_IMG) (config/olm)"; \
+	  set -x; \
+	  $(PY) scripts/deploy_manifests.py olm --catalog-image $(CATALOG_IMG) --channel $(DEFAULT_CHANNEL) | $(KUBECTL) apply -f -; \
+	fi
+
+.PHONY: openshift-undeploy
+openshift-undeploy: $(if $(wildcard $(PY)),,$(VENV)/.installed) ## Remove the OLM deployment of the operator (the CRD stays).
+	@$(need-cluster)
+	@if command -v operator-sdk >/dev/null 2>&1; then \
+	  set -x; operator-sdk cleanup semantic-router-operator --namespace $(OPERATOR_NAMESPACE); \
+	else \
+	  set -x; \
+	  $(KUBECTL) -n $(OPERATOR_NAMESPACE) delete subscription semantic-router-operator --ignore-not-found; \
+	  $(KUBECTL) -n $(OPERATOR_NAMESPACE) delete clusterserviceversion semantic-router-operator.v$(VERSION) --ignore-not-found; \
+	  $(PY) scripts/deploy_manifests.py olm --catalog-image $(CATALOG_IMG) --channel $(DEFAULT_CHANNEL) | $(KUBECTL) delete --ignore-not-found -f -; \
+	fi
+
 ##@ Test
 
 .PHONY: lint
@@ -68,3 +195,7 @@ lint: dev ## Run ruff and mypy.
 .PHONY: test
 test: dev lint ## Run every test tier except e2e (unit, chart, integration, dataplane).
 	./scripts/pytest.sh tests --ignore=tests/e2e
+
+.PHONY: e2e
+e2e: dev ## Run the end-to-end tests on the current kubeconfig's cluster (or a throwaway kind cluster); skipped, with the reason, when there is none.
+	./scripts/pytest.sh tests/e2e -rs -p no:cacheprovider

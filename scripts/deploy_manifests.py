@@ -8,9 +8,12 @@ builds config/ with the operator image of your choice, without editing any commi
 Usage:
   scripts/deploy_manifests.py sync            refresh the copies in config/ (crd/bases, samples)
   scripts/deploy_manifests.py sync --check    exit 1 when a copy is stale
-  scripts/deploy_manifests.py build [--image IMG] [DIR]
+  scripts/deploy_manifests.py build [--image IMG] [--exclude-crd] [DIR]
                                               print `kubectl kustomize DIR` (default
                                               config/default) with the operator image set
+  scripts/deploy_manifests.py olm [--catalog-image IMG] [--channel CHANNEL]
+                                              print config/olm with the catalog image and
+                                              channel set
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ CRD_SOURCE = ROOT / "crds" / "vllm.ai_semanticrouters.yaml"
 SAMPLES = ROOT / "samples"
 MANAGER_KUSTOMIZATION = CONFIG / "manager" / "kustomization.yaml"
 DEFAULT_DIR = CONFIG / "default"
+OLM_DIR = CONFIG / "olm"
 
 # The seed documentation's kind walkthrough applies this one; it is the simple sample.
 SEED_SAMPLE = "vllm_v1alpha1_semanticrouter.yaml"
@@ -187,6 +191,26 @@ def objects(manifest: str) -> list[dict[str, Any]]:
     return [doc for doc in yaml.safe_load_all(manifest) if doc]
 
 
+def dump(objs: list[dict[str, Any]]) -> str:
+    return yaml.safe_dump_all(objs, sort_keys=False)
+
+
+def without_crds(objs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The objects but the CRDs: removing the operator must not delete every SemanticRouter."""
+    return [o for o in objs if o.get("kind") != "CustomResourceDefinition"]
+
+
+def olm(catalog_image: Image | None = None, channel: str = "") -> list[dict[str, Any]]:
+    """config/olm, with the CatalogSource's image and the Subscription's channel set."""
+    objs = objects(kustomize(OLM_DIR))
+    for obj in objs:
+        if obj["kind"] == "CatalogSource" and catalog_image is not None:
+            obj["spec"]["image"] = str(catalog_image)
+        if obj["kind"] == "Subscription" and channel:
+            obj["spec"]["channel"] = channel
+    return objs
+
+
 def _run(argv: list[str]) -> str:
     proc = subprocess.run(argv, capture_output=True, text=True, timeout=120)
     if proc.returncode != 0:
@@ -204,7 +228,11 @@ def main(argv: list[str] | None = None) -> int:
     sync_cmd.add_argument("--check", action="store_true", help="only report stale copies")
     build_cmd = commands.add_parser("build", help="kustomize build with the image set")
     build_cmd.add_argument("--image", default="", help="operator image (default: config/manager)")
+    build_cmd.add_argument("--exclude-crd", action="store_true", help="leave the CRD out")
     build_cmd.add_argument("directory", nargs="?", type=Path, default=DEFAULT_DIR)
+    olm_cmd = commands.add_parser("olm", help="config/olm with the catalog image set")
+    olm_cmd.add_argument("--catalog-image", default="", help="catalog image (CATALOG_IMG)")
+    olm_cmd.add_argument("--channel", default="", help="subscription channel")
     args = parser.parse_args(argv)
 
     try:
@@ -217,8 +245,15 @@ def main(argv: list[str] | None = None) -> int:
             for rel in sync():
                 print(f"updated {rel}")
             return 0
+        if args.command == "olm":
+            catalog = Image.parse(args.catalog_image) if args.catalog_image else None
+            sys.stdout.write(dump(olm(catalog, args.channel)))
+            return 0
         image = Image.parse(args.image) if args.image else None
-        sys.stdout.write(kustomize(args.directory, image))
+        manifest = kustomize(args.directory, image)
+        if args.exclude_crd:
+            manifest = dump(without_crds(objects(manifest)))
+        sys.stdout.write(manifest)
         return 0
     except (ValueError, ToolMissing, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
