@@ -6,6 +6,9 @@ and the copies of crds/ and samples/ never drift.
 from __future__ import annotations
 
 import functools
+import os
+import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -276,3 +279,90 @@ def test_the_sync_check_command_passes_on_the_committed_tree() -> None:
         timeout=60,
     )
     assert proc.returncode == 0, proc.stderr
+
+
+# --- the make targets of the deployment paths ---------------------------------------------------
+
+
+def make(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["make", "--no-print-directory", "-s", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+
+
+def test_make_help_lists_the_build_and_deployment_targets() -> None:
+    listed = re.sub(r"\x1b\[[0-9;]*m", "", make("help").stdout)
+    for target in (
+        "install",
+        "uninstall",
+        "deploy",
+        "undeploy",
+        "run",
+        "build",
+        "docker-build",
+        "docker-push",
+        "podman-build",
+        "podman-push",
+        "bundle",
+        "openshift-deploy",
+        "openshift-undeploy",
+        "generate",
+        "e2e",
+    ):
+        assert re.search(rf"^  {re.escape(target)}\s", listed, re.M), f"`make help` lacks {target}"
+    assert "Deployment" in listed and "Build" in listed
+
+
+@pytest.mark.parametrize("target", ["install", "uninstall", "deploy", "undeploy", "run"])
+def test_cluster_targets_without_a_cluster_say_so_and_fail(target: str, tmp_path: Path) -> None:
+    env = {**os.environ, "KUBECONFIG": str(tmp_path / "no-kubeconfig")}
+    proc = make(target, env=env)
+    assert proc.returncode != 0
+    assert f"make {target}: needs a Kubernetes cluster" in proc.stderr
+    assert "kind create cluster" in proc.stderr
+
+
+def test_podman_targets_without_podman_name_it_and_how_to_get_it() -> None:
+    env = {**os.environ, "PATH": "/usr/bin:/bin"}
+    assert not shutil.which("podman", path=env["PATH"])
+    proc = make("podman-build", env=env)
+    assert proc.returncode != 0
+    assert "make podman-build: needs podman, which is not installed" in proc.stderr
+    assert "https://podman.io" in proc.stderr
+
+
+def test_docker_targets_without_docker_name_it_and_how_to_get_it() -> None:
+    env = {**os.environ, "PATH": "/usr/bin:/bin"}
+    assert not shutil.which("docker", path=env["PATH"])
+    proc = make("docker-build", env=env)
+    assert proc.returncode != 0
+    assert "make docker-build: needs docker, which is not installed" in proc.stderr
+
+
+def test_e2e_without_a_cluster_collects_every_test_and_skips_each_saying_why(
+    tmp_path: Path,
+) -> None:
+    recipe = re.search(r"^e2e:.*\n\t(?P<command>.*)$", (ROOT / "Makefile").read_text(), re.M)
+    assert recipe and "tests/e2e" in recipe["command"] and "-rs" in recipe["command"]
+    env = {**os.environ, "KUBECONFIG": str(tmp_path / "no-kubeconfig"), "SR_E2E_KIND": "0"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "tests/e2e", "-rs", "-p", "no:cacheprovider", "-q"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    skipped = re.findall(r"^SKIPPED \[\d+\] (\S+): (.*)$", proc.stdout, re.M)
+    assert len(skipped) >= 4, proc.stdout
+    where = tmp_path / "no-kubeconfig"
+    assert {reason for _, reason in skipped} == {
+        f"no cluster: no kubeconfig at {where} (SR_E2E_KIND=0: no kind cluster)"
+    }
+    assert re.search(r"^\d+ skipped", proc.stdout.splitlines()[-1])
