@@ -411,16 +411,36 @@ async def resolve(
     reader: KubeReader,
     logger: logging.Logger | logging.LoggerAdapter[logging.Logger] = log,
     owner: str = "",
+    reported: Mapping[str, str] | None = None,
 ) -> list[BackendResult]:
-    """Discover every endpoint (camelCase CR entries) concurrently; log what failed."""
+    """Discover every endpoint (camelCase CR entries) concurrently; log what failed.
+
+    `reported` maps endpoint names to failure messages already reported (in the status):
+    those repeat at debug level only, so periodic re-checks do not flood the log.
+    """
     refs = [BackendRef.from_endpoint(endpoint) for endpoint in endpoints]
     results = list(await asyncio.gather(*(discover(ref, namespace, reader) for ref in refs)))
+    reported = reported or {}
+    news = False
     for result in results:
         if not result.resolved:
-            logger.warning(
-                f"Failed to discover backend {result.endpoint} ({result.type}): {result.message}"
+            repeated = reported.get(result.endpoint) == result.message
+            news = news or not repeated
+            logger.log(
+                logging.DEBUG if repeated else logging.WARNING,
+                f"Failed to discover backend {result.endpoint} ({result.type}): {result.message}",
             )
     if not any(result.resolved for result in results):
         who = f" for SemanticRouter {owner}" if owner else ""
-        logger.warning(f"No backends found{who}: {summary(results)}")
+        level = logging.WARNING if news or not results else logging.DEBUG
+        logger.log(level, f"No backends found{who}: {summary(results)}")
     return results
+
+
+def reported_failures(status: Mapping[str, Any] | None) -> dict[str, str]:
+    """Endpoint name → failure message, from a status's `backends` entries."""
+    return {
+        str(b.get("name")): str(b.get("message"))
+        for b in (status or {}).get("backends") or []
+        if not b.get("resolved")
+    }

@@ -64,11 +64,20 @@ class SpecDigestDiffBaseStorage(kopf.AnnotationsDiffBaseStorage):
         return cast(kopf.BodyEssence, {"specDigest": f"sha256:{digest}"})
 
 
+DIFFBASE = SpecDigestDiffBaseStorage(prefix=STORAGE_PREFIX)
+
+
+def handled(body: kopf.Body) -> bool:
+    """True when the change handlers have processed the current spec (successfully or
+    for good): until then, a spec change is theirs to apply and to retry, not the timer's."""
+    return bool(DIFFBASE.fetch(body=body) == DIFFBASE.build(body=body))
+
+
 def configure(settings: kopf.OperatorSettings) -> None:
     """kopf settings of this operator: its own finalizer and small annotations only."""
     settings.persistence.finalizer = FINALIZER
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=STORAGE_PREFIX)
-    settings.persistence.diffbase_storage = SpecDigestDiffBaseStorage(prefix=STORAGE_PREFIX)
+    settings.persistence.diffbase_storage = DIFFBASE
     settings.posting.level = logging.INFO
     # Long watches with a client-side bound, so a silently dropped connection is noticed.
     settings.watching.server_timeout = 300
@@ -109,15 +118,9 @@ class _Memory:
     """What this process knows about one SemanticRouter between reconciles."""
 
     release: status.ReleaseInfo | None = None
-    # Values helm failed on, and the loop time before which the timer leaves them alone
-    # (kopf retries a handler with backoff itself; a permanent failure waits for a new spec).
+    # Values helm refused for good: the timer leaves them alone until they change.
     failed_digest: str = ""
-    retry_after: float = 0.0
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-
-    def failed_recently(self, digest: str) -> bool:
-        loop_time = asyncio.get_running_loop().time()
-        return digest == self.failed_digest and loop_time < self.retry_after
 
 
 @dataclass
@@ -232,7 +235,12 @@ class Operator:
         try:
             detected = await self.detector.detect(self.reader, logger)
             resolved = await discovery.resolve(
-                endpoints, namespace, self.reader, logger, owner=f"{namespace}/{name}"
+                endpoints,
+                namespace,
+                self.reader,
+                logger,
+                owner=f"{namespace}/{name}",
+                reported=discovery.reported_failures(previous),
             )
             storage = await platform.validate_storage(spec.persistence.to_dict(), self.reader)
         except KubeReadError as exc:
@@ -272,7 +280,7 @@ class Operator:
         up_to_date = known is not None and known.deployed and known.digest == want
         if trigger == "timer" and known is not None and up_to_date:
             up_to_date = await self._release_intact(name, namespace, known, logger)
-        if up_to_date or (trigger == "timer" and memory.failed_recently(want)):
+        if up_to_date or (trigger == "timer" and memory.failed_digest == want):
             return await self._refreshed(name, namespace, obs, finish)
 
         # 5. helm upgrade --install.
@@ -356,16 +364,13 @@ class Operator:
         problem = Problem(ProblemKind.RELEASE, exc.reason, str(exc))
         self._announce(body, "ReleaseFailed", str(exc), logger)
         self.metrics.set_release_state(namespace, name, "failed")
-        memory = self._remember(_uid(body))
-        memory.failed_digest = want
         error: Exception
         if exc.transient:
             delay = self.backoff(retry)
-            memory.retry_after = asyncio.get_running_loop().time() + delay
             logger.warning(f"helm failed (transient), retrying in {delay:g}s")
             error = kopf.TemporaryError(str(exc), delay=delay)
         else:
-            memory.retry_after = float("inf")
+            self._remember(_uid(body)).failed_digest = want
             logger.error("helm failed permanently; the release is retried when the spec changes")
             error = kopf.PermanentError(str(exc))
         obs = _with(obs, problem=problem, release=known)
@@ -489,6 +494,8 @@ def register(registry: kopf.OperatorRegistry, op: Operator) -> None:
 
     @kopf.timer(*resource, registry=registry, interval=op.settings.timer_interval)
     async def check(body: kopf.Body, patch: kopf.Patch, logger: Logger, **_: Any) -> None:
+        if not handled(body):
+            return
         outcome = await op.reconcile(body, trigger="timer", logger=logger)
         write_status(patch, body.get("status"), outcome.status)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime
 import itertools
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any
 
 import aiohttp
@@ -69,6 +69,7 @@ class Cluster(kmock.KubernetesEmulator):
     """kmock's emulator with the Kubernetes behaviours the operator relies on."""
 
     _versions: Iterator[int] = attrs.field(factory=lambda: itertools.count(1), init=False)
+    _version: int = attrs.field(default=0, init=False)
 
     def serve(self, resource: str, **info: Any) -> None:
         """Make `resource` ("group/version/plural") discoverable, as a CRD install would."""
@@ -91,14 +92,14 @@ class Cluster(kmock.KubernetesEmulator):
             # A JSON patch (kopf uses them for finalizers) guarded by a resourceVersion test:
             # a stale version is a 422, as a real API server answers; else a new version.
             self._check_version_tests(request)
-            version = str(next(self._versions))
+            version = self._next_version()
             request.data.append(
                 {"op": "add", "path": "/metadata/resourceVersion", "value": version}
             )
         stored = self._stored(request)
         if request.action == enums.action.DELETE and stored is not None:
             # A finalizer turns the delete into a patch (deletionTimestamp): a new version.
-            stored.patch({"metadata": {"resourceVersion": str(next(self._versions))}})
+            stored.patch({"metadata": {"resourceVersion": self._next_version()}})
         return await super()._handle(request)
 
     def _stored(self, request: rendering.Request) -> kmock.Object | None:
@@ -134,7 +135,7 @@ class Cluster(kmock.KubernetesEmulator):
             meta["namespace"] = request.namespace
         meta.setdefault("uid", str(uuid.uuid4()))
         meta.setdefault("creationTimestamp", _now())
-        meta["resourceVersion"] = str(next(self._versions))
+        meta["resourceVersion"] = self._next_version()
         meta["generation"] = 1
 
     def _on_patch(self, request: rendering.Request) -> None:
@@ -147,17 +148,37 @@ class Cluster(kmock.KubernetesEmulator):
         meta = data.setdefault("metadata", {})
         meta.pop("uid", None)
         meta.pop("generation", None)
-        meta["resourceVersion"] = str(next(self._versions))
+        meta["resourceVersion"] = self._next_version()
         stored = self._stored(request)
         if "spec" in data and request.subresource is None and stored is not None:
             meta["generation"] = int(stored.raw.get("metadata", {}).get("generation", 0)) + 1
 
+    def _next_version(self) -> str:
+        self._version = next(self._versions)
+        return str(self._version)
+
     async def _serve_list(self, request: rendering.Request) -> rendering.Payload:
+        version = self._version
         payload = await super()._serve_list(request)
-        selector = _selector(request.params.get("labelSelector", ""))
-        if selector and isinstance(payload, dict):
-            payload["items"] = [o for o in payload["items"] if _labels_match(o, selector)]
+        if isinstance(payload, dict):
+            payload["metadata"] = {"resourceVersion": str(version)}
+            selector = _selector(request.params.get("labelSelector", ""))
+            if selector:
+                payload["items"] = [o for o in payload["items"] if _labels_match(o, selector)]
         return payload
+
+    async def _serve_watch(self, request: rendering.Request) -> AsyncIterator[rendering.Payload]:
+        # A watch from a list's resourceVersion streams only what happened after it
+        # (kmock replays every object on each watch, as if it were a fresh list).
+        since = request.params.get("resourceVersion", "")
+        since_version = int(since) if since.isdigit() else None
+        async for event in super()._serve_watch(request):
+            if since_version is not None and isinstance(event, dict):
+                meta = (event.get("object") or {}).get("metadata") or {}
+                version = str(meta.get("resourceVersion", ""))
+                if version.isdigit() and int(version) <= since_version:
+                    continue
+            yield event
 
     async def _serve_version(self, request: rendering.Request) -> rendering.Payload:
         payload = await super()._serve_version(request)

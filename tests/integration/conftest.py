@@ -224,10 +224,12 @@ class Env:
         return await self.condition(name, kind)
 
     async def wait_runs(self, count: int) -> None:
-        async def check() -> bool:
-            return len(self.releases.runs) >= count
+        """Wait until `count` helm runs have finished."""
 
-        await self.wait(check, f"{count} helm run(s)")
+        async def check() -> bool:
+            return sum(1 for run in self.releases.runs if run.finished) >= count
+
+        await self.wait(check, f"{count} finished helm run(s)")
 
     async def wait_timer(self, ticks: int = 2) -> None:
         """Wait until the current operator's timer has run `ticks` more times."""

@@ -40,7 +40,11 @@ class Run:
     namespace: str
     values: dict[str, Any] = field(default_factory=dict)
     digest: str = ""
-    ok: bool = True
+    ok: bool | None = None  # None while running
+
+    @property
+    def finished(self) -> bool:
+        return self.ok is not None
 
 
 @dataclass
@@ -142,6 +146,7 @@ class FakeReleases:
         await self._write_secret(release, previous=current)
         for manifest in manifests:
             await self._materialize(manifest, namespace)
+        run.ok = True
         return self._info(release)
 
     async def status(self, name: str, namespace: str) -> ReleaseInfo | None:
@@ -149,9 +154,11 @@ class FakeReleases:
         return self._info(release) if release else None
 
     async def uninstall(self, name: str, namespace: str) -> None:
-        self.runs.append(Run("uninstall", name, namespace))
+        run = Run("uninstall", name, namespace)
+        self.runs.append(run)
         release = self.releases.pop((namespace, name), None)
         if release is None:
+            run.ok = True
             return
         for revision in range(1, release.revision + 1):
             await self._delete("v1/secrets", namespace, _secret_name(name, revision))
@@ -159,6 +166,7 @@ class FakeReleases:
             resource = MATERIALIZED.get(str(manifest.get("kind")))
             if resource:
                 await self._delete(resource, namespace, manifest["metadata"]["name"])
+        run.ok = True
 
     # -- out-of-band changes a person could make
 

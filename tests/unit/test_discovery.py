@@ -233,3 +233,20 @@ def test_offline_results_match_what_discovery_finds_when_objects_exist() -> None
 
 def test_label_selector_is_sorted_and_comma_separated() -> None:
     assert discovery.label_selector({"model": "m", "app": "a"}) == "app=a,model=m"
+
+
+async def test_failures_already_reported_in_the_status_are_not_logged_again(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    reader = MemoryReader({})
+    [first] = await discovery.resolve([kserve("a", "missing")], "ai", reader)
+    reported = discovery.reported_failures({"backends": [first.as_status()]})
+    assert reported == {"a": first.message}
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        await discovery.resolve([kserve("a", "missing")], "ai", reader, reported=reported)
+    assert caplog.text == ""
+    with caplog.at_level(logging.WARNING):
+        await discovery.resolve([kserve("a", "other")], "ai", reader, reported=reported)
+    assert "Failed to discover backend a (kserve)" in caplog.text
+    assert "No backends found" in caplog.text
