@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import ast
 import functools
-import importlib
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
@@ -126,9 +125,9 @@ _PATH = re.compile(
 )
 
 
-def _template(node: ast.AST, module: Any) -> str | None:
+def _template(node: ast.AST, constants: Mapping[str, str]) -> str | None:
     """A string literal as a template: f-string fields become `{...}`, except names of
-    module constants, which are resolved to their value."""
+    module-level string constants, which are resolved to their value."""
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
         return node.value
     if not isinstance(node, ast.JoinedStr):
@@ -139,8 +138,8 @@ def _template(node: ast.AST, module: Any) -> str | None:
             parts.append(str(value.value))
         elif isinstance(value, ast.FormattedValue):
             expr = value.value
-            constant = getattr(module, expr.id, None) if isinstance(expr, ast.Name) else None
-            parts.append(constant if isinstance(constant, str) else "{x}")
+            constant = constants.get(expr.id) if isinstance(expr, ast.Name) else None
+            parts.append(constant if constant is not None else "{x}")
     return "".join(parts)
 
 
@@ -150,15 +149,24 @@ def api_reads() -> dict[Rule, set[str]]:
     The operator writes nothing through the API itself (helm does, and kopf for the
     SemanticRouter): every path it builds is a read."""
     reads: dict[Rule, set[str]] = {}
-    for path in sorted(PACKAGE.glob("*.py")):
-        module = importlib.import_module(f"semantic_router_operator.{path.stem}")
-        tree = ast.parse(path.read_text())
+    trees = {path: ast.parse(path.read_text()) for path in sorted(PACKAGE.glob("*.py"))}
+    constants = {
+        target.id: stmt.value.value
+        for tree in trees.values()
+        for stmt in tree.body
+        if isinstance(stmt, ast.Assign | ast.AnnAssign)
+        and isinstance(stmt.value, ast.Constant)
+        and isinstance(stmt.value.value, str)
+        for target in (stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target])
+        if isinstance(target, ast.Name)
+    }
+    for path, tree in trees.items():
         # The pieces of an f-string are nodes too: only whole literals count.
         pieces = {id(v) for n in ast.walk(tree) if isinstance(n, ast.JoinedStr) for v in n.values}
         for node in ast.walk(tree):
             if id(node) in pieces:
                 continue
-            template = _template(node, module)
+            template = _template(node, constants)
             if template is None or not template.startswith(("/api/", "/apis/")):
                 continue
             match = _PATH.match(template)
@@ -248,6 +256,29 @@ def test_the_operator_source_reads_the_kinds_discovery_status_and_storage_need()
         ("storage.k8s.io", "storageclasses"),
     }
     assert expected <= set(reads), f"reads found: {sorted(reads)}"
+
+
+def test_the_operator_talks_to_the_api_only_through_reads_this_test_sees() -> None:
+    """The path scan above sees every API call only if the operator makes them as plain
+    HTTP GETs of literal paths (its ApiReader): no client library, no writing verb."""
+    problems = []
+    for path in sorted(PACKAGE.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import | ast.ImportFrom):
+                names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+                module = node.module if isinstance(node, ast.ImportFrom) else None
+                for name in [*names, module or ""]:
+                    if name.split(".")[0] in ("kubernetes", "kubernetes_asyncio", "pykube"):
+                        problems.append(f"{path.name}: imports {name}")
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in ("post", "put", "patch", "delete")
+                and isinstance(node.func.value, ast.Name)
+                and "session" in node.func.value.id
+            ):
+                problems.append(f"{path.name}:{node.lineno}: HTTP {node.func.attr}")
+    assert problems == []
 
 
 def test_every_read_of_the_operator_is_granted() -> None:
