@@ -1,0 +1,275 @@
+"""`semantic-router-operator`: run the operator, or see offline what it would deploy.
+
+    semantic-router-operator run                   the operator (settings from SR_OPERATOR_*)
+    semantic-router-operator render CR.yaml        the manifests the operator would deploy
+    semantic-router-operator values CR.yaml        the chart values it would use
+    semantic-router-operator crd                   the SemanticRouter CRD
+
+`render` and `values` go through the operator's own code (models, routerconfig, values)
+and, for `render`, real `helm template`. Without a cluster, KServe and Service backends
+resolve to the addresses discovery would find; Llama Stack backends need
+``--resolve NAME=HOST:PORT``. Exit codes: 0 ok, 1 helm or environment trouble, 2 bad
+input (the message names the field and the fix).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+import yaml
+
+from semantic_router_operator import __version__, discovery, models, routerconfig, values
+from semantic_router_operator.discovery import Address, BackendRef, BackendResult
+from semantic_router_operator.platform import Platform
+from semantic_router_operator.release import HelmReleases, ReleaseError, ReleaseSettings
+from semantic_router_operator.settings import Settings, SettingsError, from_env
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+
+
+class InputError(Exception):
+    """Bad user input: the message says what and how to fix it (exit code 2)."""
+
+
+# --- reading a CR ----------------------------------------------------------------------
+
+
+def load_cr(path: str) -> dict[str, Any]:
+    """The single SemanticRouter in a YAML file (``-`` reads stdin)."""
+    try:
+        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror}") from None
+    try:
+        docs = [doc for doc in yaml.safe_load_all(text) if doc is not None]
+    except yaml.YAMLError as exc:
+        raise InputError(f"{path}: not valid YAML: {exc}") from None
+    routers = [d for d in docs if isinstance(d, dict) and d.get("kind") == models.KIND]
+    if len(routers) != 1:
+        kinds = ", ".join(str(d.get("kind")) for d in docs if isinstance(d, dict)) or "nothing"
+        raise InputError(
+            f"{path}: expected exactly one {models.KIND} ({models.API_VERSION}), found {kinds}"
+        )
+    cr = routers[0]
+    if cr.get("apiVersion") != models.API_VERSION:
+        raise InputError(
+            f"{path}: apiVersion is {cr.get('apiVersion')!r}: set it to {models.API_VERSION}"
+        )
+    meta = cr.get("metadata") or {}
+    if not meta.get("name"):
+        raise InputError(f"{path}: metadata.name is missing: name the SemanticRouter")
+    return cr
+
+
+def parse_resolve(items: Sequence[str]) -> dict[str, Address]:
+    """``NAME=HOST:PORT`` or ``NAME=https://HOST:PORT`` → endpoint name → address."""
+    resolved: dict[str, Address] = {}
+    for item in items:
+        name, sep, target = item.partition("=")
+        protocol = "http"
+        for scheme in ("http", "https"):
+            if target.startswith(f"{scheme}://"):
+                protocol, target = scheme, target[len(scheme) + 3 :]
+        host, colon, port = target.rpartition(":")
+        if not (sep and name and colon and host and port.isdigit() and 0 < int(port) < 65536):
+            raise InputError(
+                f"--resolve {item!r}: use NAME=HOST:PORT (or NAME=https://HOST:PORT), "
+                "e.g. llama=llama-stack.ai.svc.cluster.local:8321"
+            )
+        resolved[name] = Address(host, int(port), protocol)
+    return resolved
+
+
+def offline_backends(
+    spec: models.SemanticRouterSpec, namespace: str, given: dict[str, Address]
+) -> list[BackendResult]:
+    """What discovery would find, without a cluster: given addresses win, then the
+    addresses KServe and Service backends always have; Llama Stack needs --resolve."""
+    endpoints = [e.to_dict() for e in spec.vllm_endpoints or []]
+    unknown = sorted(set(given) - {str(e.get("name")) for e in endpoints})
+    if unknown:
+        names = ", ".join(str(e.get("name")) for e in endpoints) or "none"
+        raise InputError(f"--resolve {unknown[0]}: no such endpoint (spec.vllmEndpoints: {names})")
+    results = []
+    for index, endpoint in enumerate(endpoints):
+        ref = BackendRef.from_endpoint(endpoint)
+        if ref.endpoint in given:
+            results.append(BackendResult(ref.endpoint, ref.type, given[ref.endpoint], "given"))
+            continue
+        result = discovery.offline_result(ref, namespace)
+        if result is None:
+            raise InputError(
+                f"spec.vllmEndpoints[{index}] ({ref.endpoint}) is a {ref.type} backend, found "
+                f"by listing Services: pass --resolve {ref.endpoint}=HOST:PORT"
+            )
+        results.append(result)
+    return results
+
+
+def chart_values(args: argparse.Namespace) -> tuple[str, str, dict[str, Any]]:
+    """(release name, namespace, values) for the CR in ``args.cr``."""
+    cr = load_cr(args.cr)
+    meta = cr["metadata"]
+    name = str(meta["name"])
+    namespace = str(args.namespace or meta.get("namespace") or "default")
+    try:
+        spec = models.parse_spec(cr.get("spec") or {})
+        resolved = offline_backends(spec, namespace, parse_resolve(args.resolve))
+        built = values.build(spec, resolved, Platform(args.platform))
+    except models.SpecError as exc:
+        lines = "\n".join(f"  {error}" for error in exc.errors)
+        raise InputError(f"{args.cr}: invalid {models.KIND} {name}:\n{lines}") from None
+    except routerconfig.RouterConfigError as exc:
+        raise InputError(f"{args.cr}: invalid {models.KIND} {name}:\n  {exc}") from None
+    return name, namespace, built
+
+
+# --- commands --------------------------------------------------------------------------
+
+
+def release_settings(settings: Settings) -> ReleaseSettings:
+    return ReleaseSettings(
+        helm=settings.helm_binary,
+        chart=settings.chart_path,
+        timeout_seconds=max(1, int(settings.helm_timeout)),
+        history_max=settings.release_history,
+        max_concurrent=settings.helm_concurrency,
+    )
+
+
+def cmd_values(args: argparse.Namespace, out: TextIO) -> int:
+    _, _, built = chart_values(args)
+    out.write(yaml.safe_dump(built, sort_keys=False, allow_unicode=True))
+    return EXIT_OK
+
+
+def cmd_render(args: argparse.Namespace, out: TextIO) -> int:
+    name, namespace, built = chart_values(args)
+    releases = HelmReleases(release_settings(from_env()))
+    api_versions = ["route.openshift.io/v1"] if args.platform == Platform.OPENSHIFT else []
+    manifests = asyncio.run(releases.template(name, namespace, built, api_versions=api_versions))
+    out.write(manifests)
+    return EXIT_OK
+
+
+def cmd_crd(args: argparse.Namespace, out: TextIO) -> int:
+    from semantic_router_operator import crd
+
+    out.write(crd.render_yaml())
+    return EXIT_OK
+
+
+def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
+    import kopf
+
+    from semantic_router_operator import handlers
+    from semantic_router_operator.metrics import Metrics
+
+    settings = from_env()
+    level = logging.DEBUG if args.debug else logging.INFO
+    kopf.configure(
+        debug=args.debug, verbose=args.verbose, log_format=kopf.LogFormat[args.log_format]
+    )
+    logging.getLogger().setLevel(level)
+    releases = HelmReleases(release_settings(settings))
+    metrics = Metrics()
+    operator = handlers.Operator(settings=settings, releases=releases, metrics=metrics)
+    registry = kopf.OperatorRegistry()
+    handlers.register(registry, operator)
+    metrics.serve(settings.metrics_port)
+    logging.getLogger(__name__).info(
+        "semantic-router-operator %s watching %s; chart %s (version %s); helm %s",
+        __version__,
+        "all namespaces" if settings.clusterwide else ", ".join(settings.namespaces),
+        settings.chart_path,
+        releases.chart_version(),
+        settings.helm_binary,
+    )
+    kopf.run(
+        registry=registry,
+        clusterwide=settings.clusterwide,
+        namespaces=settings.namespaces,
+        liveness_endpoint=settings.liveness_endpoint or None,
+        standalone=not settings.peering_name,
+        peering_name=settings.peering_name or None,
+    )
+    return EXIT_OK
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(
+        prog="semantic-router-operator",
+        description="Kubernetes operator for vLLM Semantic Router (SemanticRouter → helm release).",
+    )
+    top.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run the operator (settings from SR_OPERATOR_* variables)")
+    run.add_argument("--verbose", action="store_true", help="log more")
+    run.add_argument("--debug", action="store_true", help="log everything")
+    run.add_argument(
+        "--log-format",
+        choices=["plain", "full", "json"],
+        default="full",
+        type=str.lower,
+        help="log line format (default: full)",
+    )
+    run.set_defaults(func=cmd_run)
+
+    for name, func, text in (
+        ("render", cmd_render, "print the manifests the operator would deploy for a CR"),
+        ("values", cmd_values, "print the chart values the operator would use for a CR"),
+    ):
+        cmd = sub.add_parser(name, help=text)
+        cmd.add_argument("cr", help="SemanticRouter YAML file (- for stdin)")
+        cmd.add_argument(
+            "--platform",
+            choices=[p.value for p in Platform],
+            default=Platform.KUBERNETES.value,
+            help="target platform (default: kubernetes)",
+        )
+        cmd.add_argument(
+            "--resolve",
+            action="append",
+            default=[],
+            metavar="NAME=HOST:PORT",
+            help="address of an endpoint's backend (needed for llamastack); repeatable",
+        )
+        cmd.add_argument("--namespace", "-n", help="namespace (default: the CR's, else default)")
+        cmd.set_defaults(func=func)
+
+    crd = sub.add_parser("crd", help="print the SemanticRouter CustomResourceDefinition")
+    crd.set_defaults(func=cmd_crd)
+    return top
+
+
+def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
+    args = parser().parse_args(argv)
+    out = out or sys.stdout
+    try:
+        code: int = args.func(args, out)
+    except InputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except SettingsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except ReleaseError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    except FileNotFoundError as exc:
+        print(
+            f"error: {exc.filename or exc}: not found (check SR_OPERATOR_HELM_BINARY and "
+            "SR_OPERATOR_CHART_PATH)",
+            file=sys.stderr,
+        )
+        return EXIT_FAILURE
+    return code
