@@ -41,8 +41,8 @@ $(BIN)/helm4 $(BIN)/helm3: scripts/install-helm.sh
 dev: $(VENV)/.installed $(BIN)/helm4 $(BIN)/helm3 .venv-checkov/.installed ## Create the virtualenvs, install all dependencies and the helm binaries in ./bin.
 
 .PHONY: quickstart
-quickstart: dev ## Set everything up and print the manifests of the default deployment (SAMPLE=simple).
-	helm template $(SAMPLE) $(CHART) -f $(CHART)/ci/$(SAMPLE)-values.yaml
+quickstart: dev ## Set everything up and print the manifests the operator deploys for a sample CR (SAMPLE=simple).
+	semantic-router-operator render samples/vllm.ai_v1alpha1_semanticrouter_$(SAMPLE).yaml
 
 # manifests needs only an existing virtualenv; it never reinstalls one that is merely older than pyproject.toml.
 .PHONY: manifests
