@@ -391,3 +391,12 @@ def test_the_build_context_holds_the_package_the_chart_and_the_crd_only() -> Non
 )
 def test_dockerignore_keeps_out(path: str) -> None:
     assert not in_context(path)
+
+
+def test_the_image_version_label_defaults_to_the_project_version() -> None:
+    assert runtime().args["VERSION"] == PYPROJECT["project"]["version"]
+    (label,) = runtime().all("LABEL")
+    values = list(label.value)
+    labels = {k: v.strip('"') for k, v in zip(values[::2], values[1::2], strict=True)}
+    assert labels["org.opencontainers.image.version"] == "${VERSION}"
+    assert labels["org.opencontainers.image.licenses"] == PYPROJECT["project"]["license"]["text"]
