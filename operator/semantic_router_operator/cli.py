@@ -167,6 +167,17 @@ def cmd_crd(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
+class QuietDriftChecks(logging.Filter):
+    """Drops kopf's "Timer 'drift' succeeded." line: one per SemanticRouter per interval,
+    it says nothing (what the check did is logged, when it did something)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (
+            record.levelno <= logging.INFO
+            and record.getMessage().startswith("Timer 'drift' succeeded")
+        )
+
+
 def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     import kopf
 
@@ -174,11 +185,10 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     from semantic_router_operator.metrics import Metrics
 
     settings = from_env()
-    level = logging.DEBUG if args.debug else logging.INFO
-    kopf.configure(
-        debug=args.debug, verbose=args.verbose, log_format=kopf.LogFormat[args.log_format]
-    )
-    logging.getLogger().setLevel(level)
+    log_format = kopf.LogFormat[args.log_format.upper()]
+    kopf.configure(debug=args.debug, verbose=args.verbose, log_format=log_format)
+    if not (args.debug or args.verbose):
+        logging.getLogger("kopf.objects").addFilter(QuietDriftChecks())
     releases = HelmReleases(release_settings(settings))
     metrics = Metrics()
     operator = handlers.Operator(settings=settings, releases=releases, metrics=metrics)

@@ -78,7 +78,9 @@ def configure(settings: kopf.OperatorSettings) -> None:
     settings.persistence.finalizer = FINALIZER
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=STORAGE_PREFIX)
     settings.persistence.diffbase_storage = DIFFBASE
-    settings.posting.level = logging.INFO
+    # The operator posts its own Events (kopf.event); from log lines, only errors become
+    # Events, so that periodic checks never flood the object's event list.
+    settings.posting.level = logging.ERROR
     # Long watches with a client-side bound, so a silently dropped connection is noticed.
     settings.watching.server_timeout = 300
     settings.watching.client_timeout = 330
@@ -118,8 +120,10 @@ class _Memory:
     """What this process knows about one SemanticRouter between reconciles."""
 
     release: status.ReleaseInfo | None = None
-    # Values helm refused for good: the timer leaves them alone until they change.
+    # Values helm refused for good, and why: the timer leaves them alone (and keeps
+    # reporting the failure) until they change.
     failed_digest: str = ""
+    failure: Problem | None = None
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
@@ -280,8 +284,12 @@ class Operator:
         up_to_date = known is not None and known.deployed and known.digest == want
         if trigger == "timer" and known is not None and up_to_date:
             up_to_date = await self._release_intact(name, namespace, known, logger)
-        if up_to_date or (trigger == "timer" and memory.failed_digest == want):
+        if up_to_date:
             return await self._refreshed(name, namespace, obs, finish)
+        if trigger == "timer" and memory.failed_digest == want:
+            return await self._refreshed(
+                name, namespace, _with(obs, problem=memory.failure), finish
+            )
 
         # 5. helm upgrade --install.
         action = "install" if known is None else "upgrade"
@@ -297,14 +305,14 @@ class Operator:
                 body, name, namespace, obs, known, want, exc, retry, logger, finish
             )
         applied = _release_info(info, want)
-        memory.release, memory.failed_digest = applied, ""
+        memory.release, memory.failed_digest, memory.failure = applied, "", None
         self.metrics.set_release_state(namespace, name, applied.status)
         verb = "Installed" if action == "install" else "Upgraded"
         message = (
             f"{verb} release {name} revision {applied.revision} "
             f"(chart {applied.chart_version}, {applied.status})"
         )
-        kopf.info(body, reason=verb, message=message)
+        kopf.event(body, type="Normal", reason=verb, message=message)
         logger.info(message)
         return await self._refreshed(name, namespace, _with(obs, release=applied), finish, runs=1)
 
@@ -332,7 +340,7 @@ class Operator:
         """A Warning event and a log line, unless the status already reports this very
         problem (the timer re-checks every interval and must not repeat itself)."""
         if not _reported(body.get("status"), message):
-            kopf.warn(body, reason=reason, message=message)
+            kopf.event(body, type="Warning", reason=reason, message=message)
             logger.warning(f"{log_prefix}{message}")
 
     def _invalid(
@@ -370,7 +378,8 @@ class Operator:
             logger.warning(f"helm failed (transient), retrying in {delay:g}s")
             error = kopf.TemporaryError(str(exc), delay=delay)
         else:
-            self._remember(_uid(body)).failed_digest = want
+            memory = self._remember(_uid(body))
+            memory.failed_digest, memory.failure = want, problem
             logger.error("helm failed permanently; the release is retried when the spec changes")
             error = kopf.PermanentError(str(exc))
         obs = _with(obs, problem=problem, release=known)
@@ -405,7 +414,7 @@ class Operator:
                         run["reason"] = exc.reason
                         raise
             except ReleaseError as exc:
-                kopf.warn(body, reason="UninstallFailed", message=str(exc))
+                kopf.event(body, type="Warning", reason="UninstallFailed", message=str(exc))
                 if exc.transient:
                     delay = self.backoff(retry)
                     logger.warning(f"helm uninstall failed, retrying in {delay:g}s: {exc}")
@@ -415,7 +424,7 @@ class Operator:
         self._memory.pop(uid, None)
         self.metrics.set_release_state(namespace, name, None)
         message = f"Uninstalled release {name}"
-        kopf.info(body, reason="Uninstalled", message=message)
+        kopf.event(body, type="Normal", reason="Uninstalled", message=message)
         logger.info(message)
 
 
@@ -481,9 +490,9 @@ def register(registry: kopf.OperatorRegistry, op: Operator) -> None:
     async def cleanup(**_: Any) -> None:
         await op.reader.close()
 
-    @kopf.on.resume(*resource, registry=registry)
-    @kopf.on.create(*resource, registry=registry)
-    @kopf.on.update(*resource, registry=registry)
+    @kopf.on.resume(*resource, registry=registry, id="reconcile")
+    @kopf.on.create(*resource, registry=registry, id="reconcile")
+    @kopf.on.update(*resource, registry=registry, id="reconcile")
     async def reconcile(
         body: kopf.Body, patch: kopf.Patch, reason: str, retry: int, logger: Logger, **_: Any
     ) -> None:
@@ -492,13 +501,13 @@ def register(registry: kopf.OperatorRegistry, op: Operator) -> None:
         if outcome.error is not None:
             raise outcome.error
 
-    @kopf.timer(*resource, registry=registry, interval=op.settings.timer_interval)
+    @kopf.timer(*resource, registry=registry, id="drift", interval=op.settings.timer_interval)
     async def check(body: kopf.Body, patch: kopf.Patch, logger: Logger, **_: Any) -> None:
         if not handled(body):
             return
         outcome = await op.reconcile(body, trigger="timer", logger=logger)
         write_status(patch, body.get("status"), outcome.status)
 
-    @kopf.on.delete(*resource, registry=registry)
+    @kopf.on.delete(*resource, registry=registry, id="uninstall")
     async def delete(body: kopf.Body, retry: int, logger: Logger, **_: Any) -> None:
         await op.uninstall(body, logger=logger, retry=retry)

@@ -93,6 +93,9 @@ async def test_permanent_helm_failure_is_not_retried_until_the_spec_changes(env:
     await env.wait_timer(3)
     assert len(env.releases.runs) == 1
     assert len(env.events("ReleaseFailed")) == 1
+    still = await env.condition("my-router", "ReleaseFailed")
+    assert (still["status"], still["reason"]) == ("True", "RenderFailed")
+    assert (await env.status("my-router"))["phase"] == "Failed"
 
     await env.patch_spec("my-router", {"replicas": 2})
     await env.wait_runs(2)
