@@ -208,6 +208,10 @@ class Operator:
             outcome = await self._reconcile(body, trigger=trigger, logger=logger, retry=retry)
         result = "success" if outcome.error is None else type(outcome.error).__name__
         self.metrics.reconciled(trigger, result)
+        meta = body.get("metadata") or {}
+        self.metrics.set_release_state(
+            str(meta.get("namespace")), str(meta.get("name")), release_state(outcome.status)
+        )
         return outcome
 
     async def _reconcile(
@@ -250,7 +254,8 @@ class Operator:
         except KubeReadError as exc:
             problem = Problem(ProblemKind.API, "KubernetesApiError", str(exc))
             delay = self.backoff(retry)
-            logger.warning(f"Kubernetes API trouble, retrying in {delay:g}s: {exc}")
+            self._announce(body, "KubernetesApiError", str(exc), logger)
+            logger.warning(f"Kubernetes API trouble, retrying in {delay:g}s")
             obs = _with(obs, release=known, problem=problem)
             return finish(obs, kopf.TemporaryError(str(exc), delay=delay))
 
@@ -306,7 +311,6 @@ class Operator:
             )
         applied = _release_info(info, want)
         memory.release, memory.failed_digest, memory.failure = applied, "", None
-        self.metrics.set_release_state(namespace, name, applied.status)
         verb = "Installed" if action == "install" else "Upgraded"
         message = (
             f"{verb} release {name} revision {applied.revision} "
@@ -371,7 +375,6 @@ class Operator:
     ) -> Outcome:
         problem = Problem(ProblemKind.RELEASE, exc.reason, str(exc))
         self._announce(body, "ReleaseFailed", str(exc), logger)
-        self.metrics.set_release_state(namespace, name, "failed")
         error: Exception
         if exc.transient:
             delay = self.backoff(retry)
@@ -426,6 +429,16 @@ class Operator:
         message = f"Uninstalled release {name}"
         kopf.event(body, type="Normal", reason="Uninstalled", message=message)
         logger.info(message)
+
+
+def release_state(computed: Mapping[str, Any]) -> str | None:
+    """The state the release_state metric shows: helm's status of the release, "failed"
+    while the last helm run failed, nothing while there is no release."""
+    for cond in computed.get("conditions") or []:
+        if cond.get("type") == "ReleaseFailed" and cond.get("status") == "True":
+            return "failed"
+    release = computed.get("release") or {}
+    return str(release["status"]) if release.get("status") else None
 
 
 def _reported(previous: Mapping[str, Any] | None, message: str) -> bool:

@@ -70,6 +70,8 @@ class Cluster(kmock.KubernetesEmulator):
 
     _versions: Iterator[int] = attrs.field(factory=lambda: itertools.count(1), init=False)
     _version: int = attrs.field(default=0, init=False)
+    # Plurals whose reads answer HTTP 500, as an overloaded API server would.
+    failing: set[str] = attrs.field(factory=set)
 
     def serve(self, resource: str, **info: Any) -> None:
         """Make `resource` ("group/version/plural") discoverable, as a CRD install would."""
@@ -83,6 +85,12 @@ class Cluster(kmock.KubernetesEmulator):
         return cluster
 
     async def _handle(self, request: rendering.Request) -> Any:
+        reads = (enums.action.FETCH, enums.action.LIST)
+        failing = request.resource is not None and request.resource.plural in self.failing
+        if failing and request.action in reads:
+            raise kmock.KubernetesError(
+                status=500, reason="InternalError", message="etcdserver: request timed out"
+            )
         if request.resource is not None and isinstance(request.data, dict):
             if request.action == enums.action.CREATE:
                 self._on_create(request)

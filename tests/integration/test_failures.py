@@ -119,3 +119,19 @@ async def test_release_removed_behind_the_operators_back_is_reinstalled_by_the_t
     await env.wait_timer(2)
     assert len(env.releases.runs) == 2
     env.report("drift repair")
+
+
+async def test_kubernetes_api_trouble_sets_a_condition_and_is_retried(env: Env) -> None:
+    await add_backend(env)
+    env.cluster.failing.add("services")
+    await env.create_router("my-router", SPEC)
+    ready = await env.wait_condition("my-router", "Ready", "False", "KubernetesApiError")
+    assert "HTTP 500" in ready["message"]
+    assert (await env.status("my-router"))["phase"] == "Pending"
+    assert env.events("KubernetesApiError")
+    assert env.releases.runs == []
+
+    env.cluster.failing.discard("services")
+    await env.wait_runs(1)
+    await env.wait_condition("my-router", "ReleaseFailed", "False", "ReleaseDeployed")
+    env.report("kubernetes api trouble")

@@ -196,3 +196,18 @@ async def test_untranslatable_router_config_is_an_invalid_spec(env: Env) -> None
     await env.wait_timer(2)
     assert env.releases.runs == []
     env.report("invalid config")
+
+
+async def test_gateway_reference_deploys_gateway_integration_mode(env: Env) -> None:
+    await add_service(env)
+    gateway = {"existingRef": {"name": "istio-ingressgateway", "namespace": "istio-system"}}
+    await env.create_router("gw-router", {**SPEC, "gateway": gateway})
+    await env.wait_runs(1)
+    await env.wait_phase("gw-router", "Progressing")
+    assert (await env.status("gw-router"))["gatewayMode"] == "gateway-integration"
+    [route] = env.releases.find("gw-router", "default", "HTTPRoute")
+    assert route["spec"]["parentRefs"][0]["name"] == "istio-ingressgateway"
+    [deployment] = env.releases.find("gw-router", "default", "Deployment")
+    containers = [c["name"] for c in deployment["spec"]["template"]["spec"]["containers"]]
+    assert not any("envoy" in name for name in containers)
+    env.report("gateway mode")
