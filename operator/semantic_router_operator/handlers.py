@@ -112,7 +112,6 @@ class Outcome:
 
     status: dict[str, Any]
     error: Exception | None = None
-    helm_runs: int = 0
 
 
 @dataclass
@@ -227,8 +226,8 @@ class Operator:
         known = self.known_release(uid, previous)
         obs = Observation(generation=generation, gateway_mode=status.gateway_mode(raw_spec))
 
-        def finish(obs: Observation, error: Exception | None = None, runs: int = 0) -> Outcome:
-            return Outcome(status.compute(obs, previous, self.clock()), error, runs)
+        def finish(obs: Observation, error: Exception | None = None) -> Outcome:
+            return Outcome(status.compute(obs, previous, self.clock()), error)
 
         # 1. The spec, validated by the API models.
         try:
@@ -318,7 +317,7 @@ class Operator:
         )
         kopf.event(body, type="Normal", reason=verb, message=message)
         logger.info(message)
-        return await self._refreshed(name, namespace, _with(obs, release=applied), finish, runs=1)
+        return await self._refreshed(name, namespace, _with(obs, release=applied), finish)
 
     async def _release_intact(
         self, name: str, namespace: str, known: status.ReleaseInfo, logger: Logger
@@ -386,7 +385,7 @@ class Operator:
             logger.error("helm failed permanently; the release is retried when the spec changes")
             error = kopf.PermanentError(str(exc))
         obs = _with(obs, problem=problem, release=known)
-        return await self._refreshed(name, namespace, obs, finish, error, runs=1)
+        return await self._refreshed(name, namespace, obs, finish, error)
 
     async def _refreshed(
         self,
@@ -395,11 +394,10 @@ class Operator:
         obs: Observation,
         finish: Callable[..., Outcome],
         error: Exception | None = None,
-        runs: int = 0,
     ) -> Outcome:
         """The outcome with the Deployment and Route read fresh into the status."""
         workload, route = await self.observe_workload(name, namespace, obs.routes_enabled)
-        return finish(_with(obs, workload=workload, route=route), error, runs)
+        return finish(_with(obs, workload=workload, route=route), error)
 
     # -- delete
 
