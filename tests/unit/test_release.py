@@ -981,8 +981,9 @@ async def test_the_project_chart_renders_through_the_adapter_and_chart_errors_na
     manifest = await releases.template("router", NS, {**simple, "platform": "kubernetes"})
     with pytest.raises(ReleaseError) as schema:
         await releases.template("router", NS, {**simple, "replicas": "two"})
+    llamastack = {"name": "ls", "model": "m", "backend": {"type": "llamastack"}}
     with pytest.raises(ReleaseError) as render:
-        await releases.template("router", NS, {})
+        await releases.template("router", NS, {"vllmEndpoints": [llamastack]})
 
     kinds = {doc["kind"] for doc in yaml.safe_load_all(manifest) if doc}
     assert {"Deployment", "ConfigMap", "Service"} <= kinds
@@ -990,4 +991,4 @@ async def test_the_project_chart_renders_through_the_adapter_and_chart_errors_na
     assert (schema.value.reason, schema.value.transient) == ("SchemaInvalid", False)
     assert "replicas" in schema.value.detail
     assert (render.value.reason, render.value.transient) == ("RenderFailed", False)
-    assert "vllmEndpoints" in render.value.detail
+    assert "vllmEndpoints[0].backend.type llamastack needs backend.resolved" in render.value.detail
