@@ -258,6 +258,11 @@ class Operator:
             obs = _with(obs, release=known, problem=problem)
             return finish(obs, kopf.TemporaryError(str(exc), delay=delay))
 
+        reported = discovery.reported_failures(previous)
+        for result in resolved:
+            if not result.resolved and reported.get(result.endpoint) != result.message:
+                message = f"backend {result.endpoint} ({result.type}): {result.message}"
+                kopf.event(body, type="Warning", reason="BackendDiscoveryFailed", message=message)
         routes = routes and detected is Platform.OPENSHIFT
         obs = _with(obs, routes_enabled=routes, backends=resolved, release=known)
 

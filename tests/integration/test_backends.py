@@ -108,6 +108,8 @@ async def test_backend_created_later_is_resolved_by_the_timer(
     assert "No backends found for SemanticRouter default/router" in caplog.text
     await env.wait_timer(2)
     assert env.releases.runs == []
+    [event] = env.events("BackendDiscoveryFailed")
+    assert event["message"].startswith("backend llama3 (kserve): InferenceService default/")
 
     await add_isvc(env, "llama-3-8b")
     await env.wait_runs(1)
