@@ -6,6 +6,7 @@ produced it, parsed; the dataplane tests only move its ports (see `localize.py`)
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from collections.abc import Iterable, Mapping
@@ -15,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from tests.support.helm import CHART, ROOT, parse, render
+from tests.support.helm import CHART, ROOT, helm_binary, parse, render
 
 ENVOY_KEY = "envoy.yaml"
 
@@ -86,7 +87,9 @@ def operator_envoy_config(cr: Path, resolve: Mapping[str, tuple[str, int]]) -> d
     args = [*operator_cli(), "render", str(cr)]
     for name, (host, port) in resolve.items():
         args += ["--resolve", f"{name}={host}:{port}"]
-    proc = subprocess.run(args, capture_output=True, text=True, timeout=120, cwd=ROOT)
+    # The operator runs the helm it is configured with: this project's pinned Helm 4.
+    env = {**os.environ, "SR_OPERATOR_HELM_BINARY": helm_binary(4)}
+    proc = subprocess.run(args, capture_output=True, text=True, timeout=120, cwd=ROOT, env=env)
     if proc.returncode != 0:
         raise AssertionError(f"`{' '.join(args[2:])}` failed:\n{proc.stderr}")
     return envoy_config_from_manifests(parse(proc.stdout))
