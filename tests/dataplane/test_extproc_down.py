@@ -8,7 +8,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.dataplane.conftest import MODEL_A, Backends, StartEnvoy
+from tests.dataplane.conftest import MODEL_A, MODEL_B, Backends, StartEnvoy
 from tests.dataplane.localize import ext_proc_config
 from tests.dataplane.sources import chart_documented_values, chart_envoy_config
 
@@ -83,3 +83,29 @@ async def test_with_the_router_down_the_other_failure_mode_behaves_as_set(
     status, body = await send_with_router_down(backends, run_envoy, client, closed_port, rendered)
 
     assert_behaves_as(flipped, status, body, backends)
+
+
+@pytest.mark.timeout(120)
+async def test_a_client_sent_routing_header_cannot_reach_a_backend_when_the_router_is_down(
+    backends: Backends,
+    run_envoy: StartEnvoy,
+    client: aiohttp.ClientSession,
+    closed_port: int,
+) -> None:
+    # Fail open is the only mode in which Envoy routes without the router: the client's own
+    # x-selected-model must still not pick a backend.
+    rendered = chart_envoy_config(
+        backends.resolved(), envoy={"extProc": {"failureModeAllow": True}}
+    )
+    envoy = await run_envoy(rendered, closed_port)
+
+    async with client.post(
+        f"{envoy.url}/v1/chat/completions",
+        json={**REQUEST, "model": MODEL_B},
+        headers={"x-selected-model": MODEL_B},
+    ) as resp:
+        status, body = resp.status, await resp.text()
+
+    assert status == 404, (status, body)
+    assert json.loads(body)["error"]["code"] == "model_not_selected"
+    assert backends[MODEL_B].requests == []

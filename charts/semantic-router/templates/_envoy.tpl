@@ -35,6 +35,14 @@ static_resources:
           stat_prefix: ingress_http
           codec_type: AUTO
           stream_idle_timeout: {{ $e.streamIdleTimeout }}
+          # Only the router may choose the backend: a client-sent x-selected-model is dropped before
+          # route selection (early mutation), so neither fail-open nor an unrouted request can use it.
+          early_header_mutation_extensions:
+          - name: envoy.http.early_header_mutation.header_mutation
+            typed_config:
+              "@type": type.googleapis.com/envoy.extensions.http.early_header_mutation.header_mutation.v3.HeaderMutation
+              mutations:
+              - remove: x-selected-model
           {{- if $e.accessLog }}
           access_log:
           - name: envoy.access_loggers.stdout
