@@ -374,16 +374,19 @@ class GrpcPortSpec(ApiModel):
 
 
 class ApiPortSpec(ApiModel):
-    """The HTTP port clients use."""
+    """The router's HTTP API port (classification, health); the Service port `api`."""
 
     port: Port = Field(
-        8080, description="Service port for client HTTP traffic (the OpenAI-compatible API)."
+        8080,
+        description="Service port of the router's HTTP API (classification, health); the "
+        "backend of the HTTPRoute in gateway mode. Chat traffic in standalone mode enters "
+        "through the Envoy port `envoy-http` (spec.envoy.port, 8801).",
     )
     target_port: Port = Field(
         8080,
         alias="targetPort",
-        description="Container port behind it: the Envoy listener in standalone mode, the "
-        "router's API server in gateway mode.",
+        description="Container port of the router's HTTP API server, in both modes (the "
+        "Envoy sidecar listens on spec.envoy.port).",
     )
 
 

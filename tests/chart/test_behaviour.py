@@ -262,6 +262,22 @@ def test_standalone_mode_has_the_envoy_sidecar_on_port_8801() -> None:
     assert (listener["address"], listener["port"]) == ("0.0.0.0", 8801)
 
 
+@pytest.mark.parametrize("values_file", ["simple-values.yaml", "gateway-values.yaml"])
+def test_the_api_target_port_is_the_router_container_in_both_modes_as_the_crd_says(
+    values_file: str,
+) -> None:
+    objs = render([CI / values_file], values={"service": {"api": {"targetPort": 9000}}})
+    api = next(p for p in one(objs, "Service", "test")["spec"]["ports"] if p["name"] == "api")
+    assert api["targetPort"] == "api"
+    router_ports = {p["name"]: p["containerPort"] for p in container(objs, "router")["ports"]}
+    assert router_ports["api"] == 9000
+    crd = yaml.safe_load((CHART.parents[1] / "crds" / "vllm.ai_semanticrouters.yaml").read_text())
+    spec = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]
+    described = spec["properties"]["service"]["properties"]["api"]["properties"]["targetPort"]
+    assert "router's HTTP API" in described["description"]
+    assert "Envoy listener" not in described["description"]
+
+
 def test_the_headless_service_exposes_grpc_without_a_cluster_ip() -> None:
     objs = render([CI / "gateway-values.yaml"])
     headless = one(objs, "Service", "test-grpc-headless")["spec"]
