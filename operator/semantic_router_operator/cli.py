@@ -123,7 +123,8 @@ def chart_values(args: argparse.Namespace) -> tuple[str, str, dict[str, Any]]:
     try:
         spec = models.parse_spec(cr.get("spec") or {})
         resolved = offline_backends(spec, namespace, parse_resolve(args.resolve))
-        built = values.build(spec, resolved, Platform(args.platform))
+        defaults = values.read_chart_defaults(from_env().chart_path)
+        built = values.build(spec, resolved, Platform(args.platform), chart_defaults=defaults)
     except models.SpecError as exc:
         lines = "\n".join(f"  {error}" for error in exc.errors)
         raise InputError(f"{args.cr}: invalid {models.KIND} {name}:\n{lines}") from None

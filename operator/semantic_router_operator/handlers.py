@@ -268,7 +268,8 @@ class Operator:
 
         # 3. The chart values and their digest.
         try:
-            chart_values = values.build(spec, resolved, detected)
+            defaults = values.read_chart_defaults(self.settings.chart_path)
+            chart_values = values.build(spec, resolved, detected, chart_defaults=defaults)
         except routerconfig.RouterConfigError as exc:
             return self._invalid(body, obs, known, str(exc), logger, finish)
         want = values.digest(self.releases.chart_version(), chart_values)

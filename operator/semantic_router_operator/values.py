@@ -5,6 +5,12 @@ the differences are exactly:
 
 - ``config``: the seed-shaped router config translated to the router's canonical v0.3
   (`routerconfig`), with ``config.reasoning_families`` moved to ``reasoningFamilies``;
+  every key of the chart's default ``config`` the translation does not have is set to
+  null, so that Helm's merge removes it: the router sees what the CR says, not the
+  chart's defaults (prompt guard, tools, memory-cache limits under a Redis cache ...).
+  A CR without ``config`` keeps the chart's default config; a CR whose config omits
+  ``reasoning_families`` keeps the chart's default families (deepseek, qwen3, gpt, as
+  the seed documents them), one that lists them gets exactly those;
 - ``vllmEndpoints``: only the endpoints discovery resolved, each with
   ``backend.resolved: {host, port, protocol}`` (an unresolved backend is left out, so
   one missing backend never breaks the release of the others);
@@ -16,10 +22,15 @@ asked to do exactly the same thing again.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+import tarfile
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
+
+import yaml
 
 from semantic_router_operator import routerconfig
 from semantic_router_operator.discovery import BackendResult
@@ -29,8 +40,46 @@ from semantic_router_operator.platform import Platform
 DIGEST_PREFIX = "sha256:"
 
 
-def config_values(spec: SemanticRouterSpec) -> dict[str, Any]:
-    """``config`` and ``reasoningFamilies`` from ``spec.config`` (nothing when it is unset).
+@functools.cache
+def read_chart_defaults(chart: Path) -> dict[str, Any]:
+    """The chart's default values: its ``values.yaml`` (chart directory or packaged .tgz;
+    a chart without one has none), read once per chart path. Shared between callers:
+    read it, never change it."""
+    text = ""
+    if chart.is_dir():
+        if (chart / "values.yaml").is_file():
+            text = (chart / "values.yaml").read_text(encoding="utf-8")
+    else:
+        with tarfile.open(chart) as archive:
+            # The chart's own values.yaml, at the top of the archive (not a subchart's).
+            for member in archive.getmembers():
+                if member.name.count("/") == 1 and member.name.endswith("/values.yaml"):
+                    extracted = archive.extractfile(member)
+                    text = extracted.read().decode("utf-8") if extracted is not None else ""
+                    break
+    loaded = yaml.safe_load(text) or {}
+    if not isinstance(loaded, dict):
+        raise ValueError(f"{chart}: values.yaml is not a mapping")
+    return loaded
+
+
+def without_defaults(defaults: Any, wanted: Mapping[str, Any]) -> dict[str, Any]:
+    """`wanted`, plus a null for every key of `defaults` it lacks (recursively through
+    mappings present in both): merged over `defaults` by Helm, the result is `wanted`."""
+    out = dict(wanted)
+    if not isinstance(defaults, Mapping):
+        return out
+    for key, default in defaults.items():
+        if key not in out:
+            out[key] = None
+        elif isinstance(default, Mapping) and isinstance(out[key], Mapping):
+            out[key] = without_defaults(default, out[key])
+    return out
+
+
+def config_values(spec: SemanticRouterSpec, chart_defaults: Mapping[str, Any]) -> dict[str, Any]:
+    """``config`` and ``reasoningFamilies`` from ``spec.config`` (nothing when it is unset,
+    so the chart's defaults apply), with a null for each chart default the CR does not set.
 
     Raises routerconfig.RouterConfigError naming the spec.config field at fault.
     """
@@ -38,9 +87,13 @@ def config_values(spec: SemanticRouterSpec) -> dict[str, Any]:
         return {}
     raw = spec.config.model_dump(mode="json", by_alias=True, exclude_none=True)
     canonical = routerconfig.to_canonical(raw)
-    values: dict[str, Any] = {"config": canonical.config}
-    if canonical.reasoning_families:
-        values["reasoningFamilies"] = canonical.reasoning_families
+    values: dict[str, Any] = {
+        "config": without_defaults(chart_defaults.get("config"), canonical.config)
+    }
+    if "reasoning_families" in raw:
+        values["reasoningFamilies"] = without_defaults(
+            chart_defaults.get("reasoningFamilies"), canonical.reasoning_families
+        )
     return values
 
 
@@ -61,12 +114,17 @@ def endpoint_values(
 
 
 def build(
-    spec: SemanticRouterSpec, resolved: Sequence[BackendResult], platform: Platform
+    spec: SemanticRouterSpec,
+    resolved: Sequence[BackendResult],
+    platform: Platform,
+    *,
+    chart_defaults: Mapping[str, Any],
 ) -> dict[str, Any]:
-    """The chart values for one SemanticRouter."""
+    """The chart values for one SemanticRouter; `chart_defaults` are the chart's own
+    values (`read_chart_defaults`), which the router config must not inherit."""
     values = spec.to_dict()
     values.pop("config", None)
-    values.update(config_values(spec))
+    values.update(config_values(spec, chart_defaults))
     if "vllmEndpoints" in values:
         values["vllmEndpoints"] = endpoint_values(values["vllmEndpoints"], resolved)
     values["platform"] = str(platform)

@@ -14,7 +14,7 @@ from semantic_router_operator import cli, models, values
 from semantic_router_operator.discovery import BackendRef, offline_result
 from semantic_router_operator.platform import Platform
 
-from tests.support.helm import ROOT, find, helm_binary, parse, template
+from tests.support.helm import CHART, ROOT, find, helm_binary, parse, template
 
 SAMPLES = ROOT / "samples"
 SIMPLE = SAMPLES / "vllm.ai_v1alpha1_semanticrouter_simple.yaml"
@@ -66,7 +66,10 @@ def test_values_are_those_of_the_operator_with_offline_discovery() -> None:
     refs = [BackendRef.from_endpoint(e.to_dict()) for e in spec.vllm_endpoints or []]
     results = [offline_result(ref, "default") for ref in refs]
     assert all(r is not None for r in results)
-    expected = values.build(spec, [r for r in results if r], Platform.KUBERNETES)
+    defaults = values.read_chart_defaults(CHART)
+    expected = values.build(
+        spec, [r for r in results if r], Platform.KUBERNETES, chart_defaults=defaults
+    )
     code, printed = run("values", str(SIMPLE))
     assert code == 0
     assert yaml.safe_load(printed) == expected

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import tarfile
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -10,6 +12,10 @@ from semantic_router_operator import models, values
 from semantic_router_operator.discovery import Address, BackendResult
 from semantic_router_operator.platform import Platform
 from semantic_router_operator.routerconfig import RouterConfigError
+
+from tests.support.helm import CHART
+
+DEFAULTS = values.read_chart_defaults(CHART)
 
 SPEC: dict[str, Any] = {
     "replicas": 2,
@@ -55,7 +61,7 @@ QWEN_MISSING = BackendResult("qwen-7b", "service", None, "Service ns/vllm-qwen n
 def build(
     spec: dict[str, Any], *resolved: BackendResult, platform: Platform = Platform.KUBERNETES
 ) -> dict[str, Any]:
-    return values.build(models.parse_spec(spec), resolved, platform)
+    return values.build(models.parse_spec(spec), resolved, platform, chart_defaults=DEFAULTS)
 
 
 def test_values_mirror_the_spec_key_for_key() -> None:
@@ -74,7 +80,9 @@ def test_router_config_becomes_canonical_and_reasoning_families_move_out() -> No
     assert "bert_model" not in got["config"]
     assert "reasoning_families" not in got["config"]
     assert got["reasoningFamilies"] == {
-        "qwen3": {"type": "chat_template_kwargs", "parameter": "enable_thinking"}
+        "qwen3": {"type": "chat_template_kwargs", "parameter": "enable_thinking"},
+        "deepseek": None,
+        "gpt": None,
     }
 
 
@@ -158,3 +166,75 @@ def test_digest_changes_when_a_backend_gets_resolved() -> None:
     before = values.digest("0.1.0", build(SPEC, KSERVE, QWEN_MISSING))
     after = values.digest("0.1.0", build(SPEC, KSERVE, QWEN))
     assert before != after
+
+
+# --- the chart's default config is not inherited ------------------------------------------------
+
+
+REDIS_CACHE: dict[str, Any] = {
+    "enabled": True,
+    "backend_type": "redis",
+    "similarity_threshold": "0.85",
+    "redis": {"connection": {"host": "redis.cache.svc.cluster.local", "port": 6379}},
+}
+
+
+def test_chart_defaults_the_cr_does_not_set_are_nulled_so_helm_drops_them() -> None:
+    spec = copy.deepcopy(SPEC)
+    spec["config"] = {"bert_model": SPEC["config"]["bert_model"], "semantic_cache": REDIS_CACHE}
+    config = build(spec, KSERVE)["config"]
+    modules = config["global"]["model_catalog"]["modules"]
+    assert modules is None, "no prompt_guard in the CR: the chart's prompt guard is dropped"
+    assert config["global"]["integrations"] is None, "no tools in the CR"
+    cache = config["global"]["stores"]["response_cache"]
+    assert cache["backend_type"] == "redis"
+    assert cache["max_entries"] is None
+    assert cache["eviction_policy"] is None
+    assert cache["ttl_seconds"] is None
+    assert cache["redis"]["connection"]["host"] == "redis.cache.svc.cluster.local"
+
+
+def test_what_the_cr_sets_is_kept_and_only_missing_defaults_are_nulled() -> None:
+    config = build(SPEC, KSERVE)["config"]
+    cache = config["global"]["stores"]["response_cache"]
+    assert (cache["backend_type"], cache["max_entries"]) == ("memory", 1000)
+    assert cache["eviction_policy"] is None
+    assert cache["similarity_threshold"] is None
+    embeddings = config["global"]["model_catalog"]["embeddings"]["semantic"]
+    assert embeddings["bert_model_path"] == "models/mom-embedding-light"
+    assert config["version"] == "v0.3"
+
+
+def test_a_config_without_reasoning_families_keeps_the_chart_families() -> None:
+    spec = copy.deepcopy(SPEC)
+    del spec["config"]["reasoning_families"]
+    assert "reasoningFamilies" not in build(spec, KSERVE)
+
+
+def test_an_empty_reasoning_families_section_drops_every_chart_family() -> None:
+    spec = copy.deepcopy(SPEC)
+    spec["config"]["reasoning_families"] = {}
+    got = build(spec, KSERVE)["reasoningFamilies"]
+    assert got == {"deepseek": None, "qwen3": None, "gpt": None}
+
+
+def test_without_defaults_nulls_missing_keys_through_nested_mappings_only() -> None:
+    defaults = {"a": {"b": 1, "c": {"d": 2}}, "e": [1], "f": {"g": 1}}
+    wanted = {"a": {"c": {}}, "f": "scalar", "h": 3}
+    assert values.without_defaults(defaults, wanted) == {
+        "a": {"b": None, "c": {"d": None}},
+        "e": None,
+        "f": "scalar",
+        "h": 3,
+    }
+    assert values.without_defaults(None, {"x": 1}) == {"x": 1}
+    assert wanted == {"a": {"c": {}}, "f": "scalar", "h": 3}
+
+
+def test_chart_defaults_read_the_same_from_a_packaged_chart(tmp_path: Path) -> None:
+    archive = tmp_path / "semantic-router-0.1.0.tgz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(CHART / "Chart.yaml", arcname="semantic-router/Chart.yaml")
+        tar.add(CHART / "values.yaml", arcname="semantic-router/values.yaml")
+    assert values.read_chart_defaults(archive) == DEFAULTS
+    assert DEFAULTS["config"]["global"]["stores"]["response_cache"]["backend_type"] == "memory"

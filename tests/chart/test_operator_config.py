@@ -1,0 +1,124 @@
+"""The router config of an operator-managed release is the CR's config, not the chart's.
+
+The operator's values go through real `helm template`: Helm deep-merges them over the
+chart's values.yaml, so every default the CR does not set must reach helm as a null. The
+rendered `global` section is then exactly what routerconfig translates from the CR (plus
+the chart's credential placeholder), and the whole config still passes the router's own
+`vllm-sr config validate`.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+import yaml
+from semantic_router_operator import models, routerconfig, values
+from semantic_router_operator.discovery import BackendRef, offline_result
+from semantic_router_operator.platform import Platform
+
+from tests.chart.validators import validate_router_config
+from tests.support.helm import CHART, ROOT, find, render
+
+SAMPLES = ROOT / "samples"
+RELEASE = "sr"
+NAMESPACE = "team-a"
+
+
+def sample_spec(name: str) -> dict[str, Any]:
+    cr = yaml.safe_load((SAMPLES / f"vllm.ai_v1alpha1_semanticrouter_{name}.yaml").read_text())
+    spec: dict[str, Any] = cr["spec"]
+    return spec
+
+
+def without_guard_and_tools() -> dict[str, Any]:
+    """The simple sample with neither prompt_guard nor tools in its config."""
+    spec = copy.deepcopy(sample_spec("simple"))
+    for section in ("prompt_guard", "tools"):
+        spec["config"].pop(section)
+    return spec
+
+
+CASES = {"redis_cache": sample_spec("redis_cache"), "no_guard_no_tools": without_guard_and_tools()}
+
+
+def operator_values(raw_spec: dict[str, Any]) -> dict[str, Any]:
+    """The values the operator gives helm for `raw_spec` (backends resolved offline)."""
+    spec = models.parse_spec(raw_spec)
+    resolved = []
+    for endpoint in spec.vllm_endpoints or []:
+        result = offline_result(BackendRef.from_endpoint(endpoint.to_dict()), NAMESPACE)
+        assert result is not None
+        resolved.append(result)
+    return values.build(
+        spec,
+        resolved,
+        Platform.KUBERNETES,
+        chart_defaults=values.read_chart_defaults(CHART),
+    )
+
+
+def rendered_config_text(raw_spec: dict[str, Any]) -> str:
+    objs = render(values=operator_values(raw_spec), release=RELEASE, namespace=NAMESPACE)
+    [configmap] = find(objs, "ConfigMap", f"{RELEASE}-config")
+    text: str = configmap["data"]["config.yaml"]
+    return text
+
+
+def expected_global(raw_spec: dict[str, Any]) -> dict[str, Any]:
+    """routerconfig's `global`, with the credential placeholder the chart puts in."""
+    config = models.parse_spec(raw_spec).config
+    assert config is not None
+    raw = config.model_dump(mode="json", by_alias=True, exclude_none=True)
+    expected: dict[str, Any] = routerconfig.to_canonical(raw).config["global"]
+    cache = expected.get("stores", {}).get("response_cache", {})
+    connection = cache.get("redis", {}).get("connection", {})
+    if connection.pop("password_secret_ref", None) is not None:
+        connection["password"] = "${SR_CACHE_REDIS_PASSWORD}"
+    return expected
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_the_rendered_global_section_is_exactly_what_the_cr_translates_to(case: str) -> None:
+    rendered = yaml.safe_load(rendered_config_text(CASES[case]))
+    assert rendered["global"] == expected_global(CASES[case])
+
+
+def test_a_redis_cache_keeps_no_memory_cache_limits_and_no_default_guard_or_tools() -> None:
+    rendered = yaml.safe_load(rendered_config_text(CASES["redis_cache"]))["global"]
+    cache = rendered["stores"]["response_cache"]
+    assert cache["backend_type"] == "redis"
+    assert "max_entries" not in cache and "eviction_policy" not in cache
+    assert "modules" not in rendered["model_catalog"]
+    assert "integrations" not in rendered
+
+
+def test_a_cr_without_prompt_guard_or_tools_renders_neither() -> None:
+    rendered = yaml.safe_load(rendered_config_text(CASES["no_guard_no_tools"]))["global"]
+    assert "prompt_guard" not in rendered["model_catalog"].get("modules", {})
+    assert "tools" not in rendered.get("integrations", {})
+
+
+def test_a_cr_without_reasoning_families_gets_the_chart_families_for_its_endpoints() -> None:
+    config = yaml.safe_load(rendered_config_text(CASES["redis_cache"]))
+    [model] = config["providers"]["models"]
+    assert model["reasoning"]["parameter"] == "enable_thinking"
+
+
+def test_a_cr_listing_reasoning_families_gets_only_those() -> None:
+    spec = copy.deepcopy(CASES["no_guard_no_tools"])
+    spec["config"]["reasoning_families"] = {
+        "deepseek": {"type": "chat_template_kwargs", "parameter": "thinking"}
+    }
+    spec["vllmEndpoints"][0]["reasoningFamily"] = "gpt"
+    config = yaml.safe_load(rendered_config_text(spec))
+    [model] = config["providers"]["models"]
+    # gpt is not in the CR's families: the chart's gpt default is gone, the router gets
+    # the name as a catalog family.
+    assert model["reasoning"] == {"family": "gpt"}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_the_rendered_config_passes_the_router_validation(case: str) -> None:
+    validate_router_config(rendered_config_text(CASES[case]))
