@@ -24,7 +24,14 @@ from typing import Any, TextIO
 
 import yaml
 
-from semantic_router_operator import __version__, discovery, models, routerconfig, values
+from semantic_router_operator import (
+    __version__,
+    discovery,
+    models,
+    platform,
+    routerconfig,
+    values,
+)
 from semantic_router_operator.discovery import Address, BackendRef, BackendResult
 from semantic_router_operator.platform import Platform
 from semantic_router_operator.release import HelmReleases, ReleaseError, ReleaseSettings
@@ -130,6 +137,13 @@ def chart_values(args: argparse.Namespace) -> tuple[str, str, dict[str, Any]]:
         raise InputError(f"{args.cr}: invalid {models.KIND} {name}:\n{lines}") from None
     except routerconfig.RouterConfigError as exc:
         raise InputError(f"{args.cr}: invalid {models.KIND} {name}:\n  {exc}") from None
+    routes = bool(spec.openshift and spec.openshift.routes and spec.openshift.routes.enabled)
+    problem = platform.check_routes(routes, Platform(args.platform))
+    if problem is not None:
+        raise InputError(
+            f"{args.cr}: {models.KIND} {name} cannot be rendered for {args.platform}:\n"
+            f"  {problem}\n  (to render it as on OpenShift: --platform openshift)"
+        )
     return name, namespace, built
 
 

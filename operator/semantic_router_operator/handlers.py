@@ -263,8 +263,13 @@ class Operator:
             if not result.resolved and reported.get(result.endpoint) != result.message:
                 message = f"backend {result.endpoint} ({result.type}): {result.message}"
                 kopf.event(body, type="Warning", reason="BackendDiscoveryFailed", message=message)
+        route_problem = platform.check_routes(routes, detected)
         routes = routes and detected is Platform.OPENSHIFT
         obs = _with(obs, routes_enabled=routes, backends=resolved, release=known)
+        if route_problem is not None:
+            return self._invalid(
+                body, obs, known, route_problem, logger, finish, reason="RoutesNeedOpenShift"
+            )
 
         # 3. The chart values and their digest.
         try:
@@ -360,9 +365,11 @@ class Operator:
         message: str,
         logger: Logger,
         finish: Callable[..., Outcome],
+        reason: str = "InvalidSpec",
     ) -> Outcome:
-        problem = Problem(ProblemKind.INVALID_SPEC, "InvalidSpec", message)
-        self._announce(body, "InvalidSpec", message, logger, "Invalid SemanticRouter spec: ")
+        """The spec cannot be released (here): the reason, an event, nothing retried."""
+        problem = Problem(ProblemKind.INVALID_SPEC, reason, message)
+        self._announce(body, reason, message, logger, "Invalid SemanticRouter spec: ")
         return finish(_with(obs, problem=problem, release=known), kopf.PermanentError(message))
 
     async def _release_failed(

@@ -618,9 +618,14 @@ class RouteTLSSpec(ApiModel):
 
 
 class RoutesSpec(ApiModel):
-    """An OpenShift Route exposing the API port."""
+    """An OpenShift Route in front of the Service: the Envoy port in standalone mode, the
+    API port in gateway mode."""
 
-    enabled: bool = Field(False, description="Create a Route (only on OpenShift).")
+    enabled: bool = Field(
+        False,
+        description="Create a Route. Needs OpenShift: on a cluster without the Route API the "
+        "SemanticRouter is refused (reason RoutesNeedOpenShift); use ingress there.",
+    )
     hostname: DnsSubdomain | None = Field(
         None,
         description="Route host; OpenShift generates <name>-<namespace>.<apps domain> if omitted.",
@@ -646,7 +651,8 @@ class IngressPath(ApiModel):
     service_port: Port | None = Field(
         None,
         alias="servicePort",
-        description="Service port the path routes to; defaults to the API port.",
+        description="Service port the path routes to; defaults to the Envoy port "
+        "(envoy-http) in standalone mode, the API port in gateway mode.",
     )
 
 

@@ -71,6 +71,19 @@ class PlatformDetector:
         return self._platform
 
 
+def check_routes(routes_enabled: bool, detected: Platform) -> str | None:
+    """None when the spec's OpenShift Route can be created on this platform, else why not
+    and the fix. On plain Kubernetes the Route kind does not exist: helm would render it and
+    the release would fail only when applied."""
+    if routes_enabled and detected is not Platform.OPENSHIFT:
+        return (
+            "spec.openshift.routes.enabled needs OpenShift (route.openshift.io/v1 is not "
+            "served by this cluster): use spec.ingress instead, or set "
+            "spec.openshift.routes.enabled to false"
+        )
+    return None
+
+
 # --- StorageClass -------------------------------------------------------------------------------
 
 

@@ -390,10 +390,54 @@ def test_the_openshift_route_exists_only_when_enabled(enabled: bool) -> None:
 def test_the_route_targets_envoy_in_standalone_mode_and_the_api_in_gateway_mode(
     values_file: str, target_port: str
 ) -> None:
-    objs = render([CI / values_file], values={"openshift": {"routes": {"enabled": True}}})
+    objs = render(
+        [CI / values_file],
+        values={"openshift": {"routes": {"enabled": True}}},
+        api_versions=[OPENSHIFT_API],
+    )
     route = one(objs, "Route")["spec"]
     assert route["port"]["targetPort"] == target_port
     assert route["tls"] == {"termination": "edge", "insecureEdgeTerminationPolicy": "Redirect"}
+
+
+ROUTES_NEED_OPENSHIFT = (
+    "openshift.routes.enabled needs OpenShift (route.openshift.io/v1 is not served): "
+    "use ingress, or set platform: openshift"
+)
+
+
+@pytest.mark.parametrize("major", HELM_MAJORS)
+@pytest.mark.parametrize("platform", ["auto", "kubernetes"])
+def test_a_route_on_plain_kubernetes_fails_with_the_fix(platform: str, major: int) -> None:
+    values = {
+        "platform": platform,
+        "vllmEndpoints": [KSERVE],
+        "openshift": {"routes": {"enabled": True}},
+    }
+    assert ROUTES_NEED_OPENSHIFT in helm_error(values, major=major)
+
+
+def test_an_explicit_kubernetes_platform_refuses_a_route_even_with_the_route_api() -> None:
+    values = {
+        "platform": "kubernetes",
+        "vllmEndpoints": [KSERVE],
+        "openshift": {"routes": {"enabled": True}},
+    }
+    assert ROUTES_NEED_OPENSHIFT in helm_error(values, api_versions=[OPENSHIFT_API])
+
+
+@pytest.mark.parametrize(
+    ("platform", "api_versions"), [("auto", [OPENSHIFT_API]), ("openshift", [])]
+)
+def test_a_route_renders_where_the_platform_is_openshift(
+    platform: str, api_versions: list[str]
+) -> None:
+    values = {
+        "platform": platform,
+        "vllmEndpoints": [KSERVE],
+        "openshift": {"routes": {"enabled": True}},
+    }
+    assert one(render(values=values, api_versions=api_versions), "Route", "test")
 
 
 def test_an_existing_claim_renders_no_pvc_and_the_deployment_mounts_it() -> None:

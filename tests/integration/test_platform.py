@@ -152,3 +152,29 @@ async def test_persistence_without_a_class_needs_a_default_storage_class(env: En
     await env.wait_timer(2)
     assert env.releases.runs == []
     env.report("no default storage class")
+
+
+async def test_routes_on_plain_kubernetes_are_refused_before_helm_with_a_condition_and_an_event(
+    env: Env,
+) -> None:
+    await add_backend(env)
+    await env.create_router("my-router", spec(openshift={"routes": {"enabled": True}}))
+    ready = await env.wait_condition("my-router", "Ready", "False", "RoutesNeedOpenShift")
+    assert ready["message"] == (
+        "spec.openshift.routes.enabled needs OpenShift (route.openshift.io/v1 is not served by "
+        "this cluster): use spec.ingress instead, or set spec.openshift.routes.enabled to false"
+    )
+    status = await env.status("my-router")
+    assert status["phase"] == "Failed"
+    assert status["openshiftFeatures"] == {"routesEnabled": False}
+    [event] = env.events("RoutesNeedOpenShift")
+    assert event["type"] == "Warning" and event["message"] == ready["message"]
+    await env.wait_timer(2)
+    assert env.releases.runs == []
+    assert len(env.events("RoutesNeedOpenShift")) == 1
+
+    await env.patch_spec("my-router", {"openshift": {"routes": {"enabled": False}}})
+    await env.wait_runs(1)
+    assert env.releases.find("my-router", "default", "Route") == []
+    await env.wait_condition("my-router", "ReleaseFailed", "False", "ReleaseDeployed")
+    env.report("routes on kubernetes")

@@ -183,6 +183,26 @@ def test_files_that_are_not_one_semantic_router_are_refused(
     assert message in capsys.readouterr().err
 
 
+ROUTE = SAMPLES / "vllm.ai_v1alpha1_semanticrouter_route.yaml"
+
+
+def test_a_route_sample_for_kubernetes_exits_2_with_the_fix(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, _ = run("render", str(ROUTE))
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "spec.openshift.routes.enabled needs OpenShift" in err
+    assert "--platform openshift" in err
+
+
+def test_a_route_sample_renders_its_route_for_openshift() -> None:
+    code, printed = run("render", str(ROUTE), "--platform", "openshift")
+    assert code == 0
+    [route] = find(parse(printed), "Route")
+    assert route["spec"]["host"] == "semantic-router.apps.openshift.example.com"
+
+
 def test_missing_file_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     code, _ = run("values", "/nonexistent/cr.yaml")
     assert code == 2

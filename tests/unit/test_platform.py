@@ -47,6 +47,21 @@ def test_without_route_group_the_platform_is_standard_kubernetes() -> None:
     assert platform.served_groups(None) == []
 
 
+@pytest.mark.parametrize("enabled", [True, False])
+def test_routes_are_fine_on_openshift_and_when_disabled(enabled: bool) -> None:
+    assert platform.check_routes(enabled, Platform.OPENSHIFT) is None
+    assert platform.check_routes(False, Platform.KUBERNETES) is None
+
+
+def test_routes_on_plain_kubernetes_name_the_field_and_both_fixes() -> None:
+    message = platform.check_routes(True, Platform.KUBERNETES)
+    assert message is not None
+    assert message.startswith("spec.openshift.routes.enabled needs OpenShift")
+    assert "route.openshift.io/v1 is not served" in message
+    assert "use spec.ingress" in message
+    assert "set spec.openshift.routes.enabled to false" in message
+
+
 async def test_openshift_detection_logs_the_documented_line_once_and_is_cached(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
