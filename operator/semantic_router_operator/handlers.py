@@ -73,8 +73,9 @@ def handled(body: kopf.Body) -> bool:
     return bool(DIFFBASE.fetch(body=body) == DIFFBASE.build(body=body))
 
 
-def configure(settings: kopf.OperatorSettings) -> None:
-    """kopf settings of this operator: its own finalizer and small annotations only."""
+def configure(settings: kopf.OperatorSettings, *, namespaced: bool = False) -> None:
+    """kopf settings of this operator: its own finalizer and small annotations only.
+    `namespaced`: it watches only the namespaces named in SR_OPERATOR_NAMESPACES."""
     settings.persistence.finalizer = FINALIZER
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=STORAGE_PREFIX)
     settings.persistence.diffbase_storage = DIFFBASE
@@ -84,6 +85,10 @@ def configure(settings: kopf.OperatorSettings) -> None:
     # Long watches with a client-side bound, so a silently dropped connection is noticed.
     settings.watching.server_timeout = 300
     settings.watching.client_timeout = 330
+    # Named namespaces are watched as given: kopf neither lists nor watches Namespaces
+    # (which the operator's role does not allow) nor CRDs. Otherwise it would try, be
+    # refused and warn at every start. The CRD must then exist when the operator starts.
+    settings.scanning.disabled = namespaced
 
 
 # --- the operator ---------------------------------------------------------------------------------
@@ -501,7 +506,7 @@ def register(registry: kopf.OperatorRegistry, op: Operator) -> None:
 
     @kopf.on.startup(registry=registry)
     async def startup(settings: kopf.OperatorSettings, **_: Any) -> None:
-        configure(settings)
+        configure(settings, namespaced=not op.settings.clusterwide)
 
     @kopf.on.login(registry=registry)
     async def login(**kwargs: Any) -> Any:

@@ -7,6 +7,7 @@ start-up with a message naming the environment variable and the expected form.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +20,10 @@ IMAGE_CHART_PATH = Path("/opt/semantic-router-operator/charts/semantic-router")
 SOURCE_CHART_PATH = Path(__file__).resolve().parents[2] / "charts" / "semantic-router"
 
 T = TypeVar("T")
+
+# A namespace name (DNS-1123 label). Patterns (`team-*`, `!kube-*`) are refused: the operator
+# watches named namespaces as given, without listing the cluster's namespaces.
+_NAMESPACE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 
 
 class SettingsError(ValueError):
@@ -62,6 +67,9 @@ def _parse_namespaces(raw: str) -> tuple[str, ...]:
     if raw.strip() in ("", "*"):
         return ()
     names = tuple(dict.fromkeys(part.strip() for part in raw.split(",") if part.strip()))
+    for name in names:
+        if not _NAMESPACE.match(name):
+            raise ValueError(f"{name!r} is not a namespace name; patterns are not supported")
     return names
 
 
@@ -97,7 +105,8 @@ def _non_empty(raw: str) -> str:
 
 
 _EXPECTED = {
-    "NAMESPACES": "a comma-separated list of namespaces, or empty / '*' for all namespaces",
+    "NAMESPACES": "a comma-separated list of namespace names (exact names), or empty / '*' "
+    "for all namespaces",
     "HELM_BINARY": "the path or name of the helm executable",
     "CHART_PATH": "the directory of the semantic-router chart",
     "HELM_CONCURRENCY": "a whole number of at least 1",

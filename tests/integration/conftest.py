@@ -74,7 +74,8 @@ class OperatorThread:
             await kopf.operator(
                 registry=registry,
                 settings=kopf_settings,
-                clusterwide=True,
+                clusterwide=self.settings.clusterwide,
+                namespaces=self.settings.namespaces,
                 standalone=True,
                 stop_flag=self.stop_flag,
                 ready_flag=self.ready,

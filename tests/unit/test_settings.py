@@ -57,6 +57,16 @@ def test_empty_or_star_namespaces_mean_all_namespaces(raw: str) -> None:
     assert from_env({"SR_OPERATOR_NAMESPACES": raw}).clusterwide
 
 
+@pytest.mark.parametrize("raw", ["team-*", "!kube-system", "team-a,Team-B", "team_a"])
+def test_namespace_patterns_and_bad_names_are_refused_naming_the_entry(raw: str) -> None:
+    with pytest.raises(SettingsError) as err:
+        from_env({"SR_OPERATOR_NAMESPACES": raw})
+    message = str(err.value)
+    assert f"SR_OPERATOR_NAMESPACES={raw!r}" in message
+    assert "is not a namespace name; patterns are not supported" in message
+    assert "exact names" in message
+
+
 @pytest.mark.parametrize(
     ("key", "raw", "expected"),
     [
