@@ -39,6 +39,10 @@ log = logging.getLogger(__name__)
 STORAGE_PREFIX = "semantic-router.vllm.ai"
 FINALIZER = "vllm.ai/semantic-router-operator"
 HELM_RELEASE_LABELS = {"owner": "helm"}
+# Reconciles that also check helm's latest revision is still the one applied: the drift
+# timer, and the resume after an operator restart (which stands in for the timer's first
+# run: the timer first fires one interval later).
+DRIFT_CHECKS = frozenset({"timer", "resume"})
 
 Logger = logging.Logger | logging.LoggerAdapter[logging.Logger]
 LoginFn = Callable[..., Any]
@@ -234,6 +238,16 @@ class Operator:
         def finish(obs: Observation, error: Exception | None = None) -> Outcome:
             return Outcome(status.compute(obs, previous, self.clock()), error)
 
+        def api_trouble(exc: KubeReadError) -> Outcome:
+            problem = Problem(ProblemKind.API, "KubernetesApiError", str(exc))
+            delay = self.backoff(retry)
+            self._announce(body, "KubernetesApiError", str(exc), logger)
+            logger.warning(f"Kubernetes API trouble, retrying in {delay:g}s")
+            return finish(
+                _with(obs, release=known, problem=problem),
+                kopf.TemporaryError(str(exc), delay=delay),
+            )
+
         # 1. The spec, validated by the API models.
         try:
             spec = models.parse_spec(raw_spec)
@@ -243,7 +257,7 @@ class Operator:
         routes = bool(spec.openshift and spec.openshift.routes and spec.openshift.routes.enabled)
         endpoints = [e.to_dict() for e in spec.vllm_endpoints or []]
 
-        # 2. What the cluster offers: platform, backends, storage.
+        # 2. What the cluster offers: platform, backends.
         try:
             detected = await self.detector.detect(self.reader, logger)
             resolved = await discovery.resolve(
@@ -254,14 +268,8 @@ class Operator:
                 owner=f"{namespace}/{name}",
                 reported=discovery.reported_failures(previous),
             )
-            storage = await platform.validate_storage(spec.persistence.to_dict(), self.reader)
         except KubeReadError as exc:
-            problem = Problem(ProblemKind.API, "KubernetesApiError", str(exc))
-            delay = self.backoff(retry)
-            self._announce(body, "KubernetesApiError", str(exc), logger)
-            logger.warning(f"Kubernetes API trouble, retrying in {delay:g}s")
-            obs = _with(obs, release=known, problem=problem)
-            return finish(obs, kopf.TemporaryError(str(exc), delay=delay))
+            return api_trouble(exc)
 
         reported = discovery.reported_failures(previous)
         for result in resolved:
@@ -284,6 +292,20 @@ class Operator:
             return self._invalid(body, obs, known, str(exc), logger, finish)
         want = values.digest(self.releases.chart_version(), chart_values)
 
+        # 4. Nothing to do when helm already has exactly these values. On a restart, as on
+        # the timer, helm's latest revision is checked too (drift while no one watched).
+        up_to_date = known is not None and known.deployed and known.digest == want
+        if trigger in DRIFT_CHECKS and known is not None and up_to_date:
+            up_to_date = await self._release_intact(name, namespace, known, logger)
+        if up_to_date:
+            return await self._refreshed(name, namespace, obs, finish)
+
+        # 5. The StorageClass matters only to a helm run, which may create the PVC (a
+        # release deployed with these very values has its claim already).
+        try:
+            storage = await platform.validate_storage(spec.persistence.to_dict(), self.reader)
+        except KubeReadError as exc:
+            return api_trouble(exc)
         if storage is not None:
             problem = Problem(ProblemKind.STORAGE, storage.reason, storage.message)
             self._announce(body, storage.reason, storage.message, logger)
@@ -300,18 +322,12 @@ class Operator:
             )
             return await self._refreshed(name, namespace, _with(obs, problem=problem), finish)
 
-        # 4. Nothing to do when helm already has exactly these values.
-        up_to_date = known is not None and known.deployed and known.digest == want
-        if trigger == "timer" and known is not None and up_to_date:
-            up_to_date = await self._release_intact(name, namespace, known, logger)
-        if up_to_date:
-            return await self._refreshed(name, namespace, obs, finish)
         if trigger == "timer" and memory.failed_digest == want:
             return await self._refreshed(
                 name, namespace, _with(obs, problem=memory.failure), finish
             )
 
-        # 5. helm upgrade --install.
+        # 6. helm upgrade --install.
         action = "install" if known is None else "upgrade"
         try:
             with self.metrics.helm_run(action) as run:
@@ -530,7 +546,15 @@ def register(registry: kopf.OperatorRegistry, op: Operator) -> None:
         if outcome.error is not None:
             raise outcome.error
 
-    @kopf.timer(*resource, registry=registry, id="drift", interval=op.settings.timer_interval)
+    # First run one interval after the object is seen: create and resume have just
+    # reconciled it (a run at once would repeat every read for every object on start-up).
+    @kopf.timer(
+        *resource,
+        registry=registry,
+        id="drift",
+        interval=op.settings.timer_interval,
+        initial_delay=op.settings.timer_interval,
+    )
     async def check(body: kopf.Body, patch: kopf.Patch, logger: Logger, **_: Any) -> None:
         if not handled(body):
             return
