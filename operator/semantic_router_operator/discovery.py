@@ -47,7 +47,26 @@ Obj = Mapping[str, Any]
 
 
 class KubeReadError(RuntimeError):
-    """The Kubernetes API could not answer a read (network, server or permission trouble)."""
+    """The Kubernetes API could not answer a read, or take one of the operator's few
+    writes (network, server or permission trouble).
+
+    ``retry_after`` is the server's ``Retry-After`` (seconds) when it asked for one (429,
+    503): the read must not be retried sooner.
+    """
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """The delay of a ``Retry-After`` header given in seconds (None when absent or an
+    HTTP date, which the API server never sends)."""
+    try:
+        seconds = float(value) if value else None
+    except ValueError:
+        return None
+    return max(seconds, 0.0) if seconds is not None else None
 
 
 class KubeReader(Protocol):
@@ -157,7 +176,8 @@ class ApiReader:
                 if response.status >= 400:
                     text = (await response.text())[:300]
                     raise KubeReadError(
-                        f"reading {path} failed with HTTP {response.status}: {text}"
+                        f"reading {path} failed with HTTP {response.status}: {text}",
+                        retry_after_seconds(response.headers.get("Retry-After")),
                     )
                 body: dict[str, Any] = await response.json(content_type=None)
                 return body
@@ -166,6 +186,31 @@ class ApiReader:
 
     async def get(self, path: str) -> dict[str, Any] | None:
         return await self._request(path, {})
+
+    async def merge_patch(self, path: str, body: Mapping[str, Any]) -> dict[str, Any] | None:
+        """Merge-patch the object at `path`; None when it is gone.
+
+        The operator's only writes besides kopf's: the status of its own SemanticRouters
+        and one annotation on them, from the drift timer (see handlers.Operator.check).
+        A ``metadata.resourceVersion`` in `body` makes the API refuse (409) a patch
+        computed from an outdated object.
+        """
+        session, server = await self._open()
+        headers = {"Content-Type": "application/merge-patch+json"}
+        try:
+            async with session.patch(server + path, json=dict(body), headers=headers) as response:
+                if response.status == 404:
+                    return None
+                if response.status >= 400:
+                    text = (await response.text())[:300]
+                    raise KubeReadError(
+                        f"writing {path} failed with HTTP {response.status}: {text}",
+                        retry_after_seconds(response.headers.get("Retry-After")),
+                    )
+                patched: dict[str, Any] = await response.json(content_type=None)
+                return patched
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise KubeReadError(f"writing {path} failed: {exc or type(exc).__name__}") from exc
 
     async def list_objects(
         self, path: str, labels: Mapping[str, str] | None = None, *, metadata_only: bool = False

@@ -29,6 +29,7 @@ import kopf
 from semantic_router_operator import discovery, models, platform, routerconfig, status, values
 from semantic_router_operator.discovery import ApiReader, KubeReader, KubeReadError
 from semantic_router_operator.metrics import Metrics
+from semantic_router_operator.models import GROUP, PLURAL, VERSION
 from semantic_router_operator.platform import Platform, PlatformDetector
 from semantic_router_operator.release import ReleaseError, ReleaseInfo, ReleaseManager
 from semantic_router_operator.settings import Settings
@@ -69,6 +70,10 @@ class SpecDigestDiffBaseStorage(kopf.AnnotationsDiffBaseStorage):
 
 
 DIFFBASE = SpecDigestDiffBaseStorage(prefix=STORAGE_PREFIX)
+PROGRESS = kopf.AnnotationsProgressStorage(prefix=STORAGE_PREFIX)
+RECONCILE_HANDLER = kopf.HandlerId("reconcile")
+# Written by the timer to wake the change handlers when kopf lost track of a spec change.
+NUDGE_ANNOTATION = f"{STORAGE_PREFIX}/nudged"
 
 
 def handled(body: kopf.Body) -> bool:
@@ -77,11 +82,26 @@ def handled(body: kopf.Body) -> bool:
     return bool(DIFFBASE.fetch(body=body) == DIFFBASE.build(body=body))
 
 
+def retry_scheduled(body: kopf.Body, now: datetime.datetime) -> bool:
+    """True when kopf has a retry of the change handler scheduled after `now`."""
+    record = PROGRESS.fetch(key=RECONCILE_HANDLER, body=body) or {}
+    delayed = record.get("delayed")
+    if not delayed:
+        return False
+    try:
+        when = datetime.datetime.fromisoformat(str(delayed))
+    except ValueError:
+        return False
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=datetime.UTC)
+    return when > now
+
+
 def configure(settings: kopf.OperatorSettings, *, namespaced: bool = False) -> None:
     """kopf settings of this operator: its own finalizer and small annotations only.
     `namespaced`: it watches only the namespaces named in SR_OPERATOR_NAMESPACES."""
     settings.persistence.finalizer = FINALIZER
-    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=STORAGE_PREFIX)
+    settings.persistence.progress_storage = PROGRESS
     settings.persistence.diffbase_storage = DIFFBASE
     # The operator posts its own Events (kopf.event); from log lines, only errors become
     # Events, so that periodic checks never flood the object's event list.
@@ -104,6 +124,8 @@ class Reader(KubeReader, Protocol):
     def use(self, info: Any) -> None: ...
 
     async def close(self) -> None: ...
+
+    async def merge_patch(self, path: str, body: Mapping[str, Any]) -> dict[str, Any] | None: ...
 
 
 def utcnow() -> str:
@@ -133,6 +155,8 @@ class _Memory:
     failed_digest: str = ""
     failure: Problem | None = None
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # The resourceVersion the timer last found waiting for the change handlers.
+    unhandled_version: str = ""
 
 
 @dataclass
@@ -201,6 +225,67 @@ class Operator:
                 continue
         return max(revisions) if revisions else None
 
+    def stalled(self, body: kopf.Body) -> bool:
+        """True when a spec change waits for the change handlers and nothing will wake
+        them: the same unhandled version seen on two timer runs in a row, no reconcile
+        running, no retry scheduled. It happens when the API lost kopf's write of the
+        handler's outcome (a 5xx burst outlasting kopf's retries): kopf then never sees
+        another event for this object, and the status would stay behind for good."""
+        memory = self._remember(_uid(body))
+        version = str((body.get("metadata") or {}).get("resourceVersion") or "")
+        now = datetime.datetime.now(tz=datetime.UTC)
+        if memory.lock.locked() or retry_scheduled(body, now):
+            memory.unhandled_version = ""
+            return False
+        if memory.unhandled_version != version:
+            memory.unhandled_version = version
+            return False
+        memory.unhandled_version = ""
+        return True
+
+    # -- the timer
+
+    async def check(self, body: kopf.Body, *, logger: Logger = log, retry: int = 0) -> None:
+        """The drift timer: discovery, status and repair once the change handlers have
+        processed the current spec; a nudge for them when kopf lost track of it.
+
+        It writes the status itself rather than through kopf's patch: kopf stops a timer
+        for good when applying the timer's patch fails (a 409, a 5xx burst outlasting its
+        retries), and drift repair must survive an API hiccup. A failed write raises
+        kopf.TemporaryError: the timer retries it, then carries on. The write names the
+        resourceVersion the status was computed from, so it never overwrites a newer one.
+        """
+        if not handled(body):
+            if self.stalled(body):
+                logger.warning(
+                    "The latest spec change was not recorded as handled (an API write was "
+                    "lost); waking the change handlers"
+                )
+                nudge = {"metadata": {"annotations": {NUDGE_ANNOTATION: self.clock()}}}
+                await self._write(body, "", nudge, retry)
+            return
+        outcome = await self.reconcile(body, trigger="timer", logger=logger, retry=retry)
+        previous = body.get("status") or {}
+        if status.changed(previous, outcome.status):
+            version = (body.get("metadata") or {}).get("resourceVersion")
+            patch = {
+                "metadata": {"resourceVersion": version},
+                "status": status.as_patch(previous, outcome.status),
+            }
+            await self._write(body, "/status", patch, retry)
+
+    async def _write(
+        self, body: kopf.Body, subresource: str, patch: Mapping[str, Any], retry: int
+    ) -> None:
+        meta = body.get("metadata") or {}
+        ns, name = quote(str(meta["namespace"])), quote(str(meta["name"]))
+        path = f"/apis/{GROUP}/{VERSION}/namespaces/{ns}/{PLURAL}/{name}" + subresource
+        try:
+            await self.reader.merge_patch(path, patch)
+        except KubeReadError as exc:
+            delay = max(self.backoff(retry), exc.retry_after or 0.0)
+            raise kopf.TemporaryError(f"{exc}; retrying in {delay:g}s", delay=delay) from exc
+
     # -- one reconcile
 
     async def reconcile(
@@ -240,7 +325,7 @@ class Operator:
 
         def api_trouble(exc: KubeReadError) -> Outcome:
             problem = Problem(ProblemKind.API, "KubernetesApiError", str(exc))
-            delay = self.backoff(retry)
+            delay = max(self.backoff(retry), exc.retry_after or 0.0)
             self._announce(body, "KubernetesApiError", str(exc), logger)
             logger.warning(f"Kubernetes API trouble, retrying in {delay:g}s")
             return finish(
@@ -555,11 +640,8 @@ def register(registry: kopf.OperatorRegistry, op: Operator) -> None:
         interval=op.settings.timer_interval,
         initial_delay=op.settings.timer_interval,
     )
-    async def check(body: kopf.Body, patch: kopf.Patch, logger: Logger, **_: Any) -> None:
-        if not handled(body):
-            return
-        outcome = await op.reconcile(body, trigger="timer", logger=logger)
-        write_status(patch, body.get("status"), outcome.status)
+    async def check(body: kopf.Body, logger: Logger, **kwargs: Any) -> None:
+        await op.check(body, logger=logger, retry=int(kwargs.get("retry") or 0))
 
     @kopf.on.delete(*resource, registry=registry, id="uninstall")
     async def delete(body: kopf.Body, retry: int, logger: Logger, **_: Any) -> None:

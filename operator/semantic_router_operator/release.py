@@ -380,6 +380,14 @@ def plan_recovery(history: Sequence[Revision], *, now: datetime, stale_after: fl
     return Recovery("rollback", revision=target, status=latest.status)
 
 
+def already_deployed(history: Sequence[Revision], digest: str) -> Revision | None:
+    """The latest revision when it is deployed with exactly these values (`digest`):
+    applying them again would only add a revision."""
+    if history and history[-1].status == "deployed" and history[-1].digest == digest:
+        return history[-1]
+    return None
+
+
 def plan_rollback_after_failure(history: Sequence[Revision]) -> int | None:
     """Revision to roll back to when the upgrade left a failed revision on top."""
     if not history or history[-1].status != "failed":
@@ -704,8 +712,10 @@ class HelmReleases:
     ) -> ReleaseInfo:
         """``helm upgrade --install`` the chart with `values`, recording `digest`.
 
-        Unlocks a stuck release first; rolls back to the last deployed revision when the
-        upgrade fails after recording a failed revision.
+        Does nothing when the latest revision is already deployed with `digest` (the
+        operator may not know it applied them: a restart, a lost status update). Unlocks a
+        stuck release first; rolls back to the last deployed revision when the upgrade
+        fails after recording a failed revision.
         """
         validate_target(name, namespace)
         if not _DIGEST.match(digest):
@@ -714,7 +724,26 @@ class HelmReleases:
         secrets = secret_strings(values)
         major = await self.helm_major()
         async with self._lock(name, namespace):
-            await self._recover(name, namespace, major)
+            history = await self._history(name, namespace)
+            current = already_deployed(history, digest)
+            if current is not None:
+                log.info(
+                    "release %s/%s is already deployed with these values at revision %d",
+                    namespace,
+                    name,
+                    current.revision,
+                )
+                return ReleaseInfo(
+                    name=name,
+                    namespace=namespace,
+                    revision=current.revision,
+                    status=current.status,
+                    chart_version=self.chart_version(),
+                    digest=digest,
+                    description=current.description,
+                    updated=current.updated,
+                )
+            await self._recover(name, namespace, major, history)
             args = upgrade_args(name, namespace, self.settings, major, digest=digest)
             try:
                 stdout = await self._run("upgrade", name, namespace, args, payload, secrets)
@@ -786,8 +815,9 @@ class HelmReleases:
             self._locks[key] = lock
         return lock
 
-    async def _recover(self, name: str, namespace: str, major: int) -> None:
-        history = await self._history(name, namespace)
+    async def _recover(
+        self, name: str, namespace: str, major: int, history: Sequence[Revision]
+    ) -> None:
         plan = plan_recovery(history, now=self.clock(), stale_after=self.settings.deadline_seconds)
         if plan.action == "none":
             return

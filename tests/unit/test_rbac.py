@@ -258,9 +258,16 @@ def test_the_operator_source_reads_the_kinds_discovery_status_and_storage_need()
     assert expected <= set(reads), f"reads found: {sorted(reads)}"
 
 
+# The operator's own writes: ApiReader.merge_patch, used by the drift timer for the status
+# of its SemanticRouters and one annotation on them (kopf's verbs, KOPF_NEEDS); their
+# paths are literal and scanned like the reads.
+OWN_WRITES = {("discovery.py", "patch")}
+
+
 def test_the_operator_talks_to_the_api_only_through_reads_this_test_sees() -> None:
     """The path scan above sees every API call only if the operator makes them as plain
-    HTTP GETs of literal paths (its ApiReader): no client library, no writing verb."""
+    HTTP GETs of literal paths (its ApiReader): no client library, no writing verb but
+    its merge patches of SemanticRouters (OWN_WRITES)."""
     problems = []
     for path in sorted(PACKAGE.glob("*.py")):
         for node in ast.walk(ast.parse(path.read_text())):
@@ -276,6 +283,7 @@ def test_the_operator_talks_to_the_api_only_through_reads_this_test_sees() -> No
                 and node.func.attr in ("post", "put", "patch", "delete")
                 and isinstance(node.func.value, ast.Name)
                 and "session" in node.func.value.id
+                and (path.name, node.func.attr) not in OWN_WRITES
             ):
                 problems.append(f"{path.name}:{node.lineno}: HTTP {node.func.attr}")
     assert problems == []

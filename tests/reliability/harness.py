@@ -1,0 +1,293 @@
+"""The reliability harness: the real operator (kopf, handlers, `HelmReleases`) against a
+misbehaving emulated API (`FaultyCluster`) and an in-memory helm storage (`ReleaseStore`).
+
+Each operator "process" runs in its own thread and event loop, as in the integration
+tier; stopping one cancels whatever it was doing (a helm command included), which is
+how a killed pod behaves. The store and the cluster outlive the operators.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+import kopf
+from semantic_router_operator import discovery, handlers, models, values
+from semantic_router_operator.discovery import BackendRef, BackendResult
+from semantic_router_operator.handlers import Operator
+from semantic_router_operator.metrics import Metrics
+from semantic_router_operator.platform import Platform
+from semantic_router_operator.release import read_chart_version
+from semantic_router_operator.settings import Settings
+
+from tests.integration.cluster import Client
+from tests.reliability.faults import EXEMPT_HEADER, FaultyCluster
+from tests.reliability.store import ReleaseStore, StoreReleases
+from tests.support.helm import CHART
+
+ROUTERS = "vllm.ai/v1alpha1/semanticrouters"
+TIMER_INTERVAL = 0.5
+WAIT = 60.0
+
+log = logging.getLogger(__name__)
+
+# One line per scenario with what it measured (faults, retries, helm runs, seconds to
+# converge), shown in the terminal summary: numbers to read, never asserted on.
+MEASURES: list[str] = []
+
+
+def measure(scenario: str, **numbers: Any) -> str:
+    line = f"{scenario}: " + ", ".join(f"{key}={value}" for key, value in numbers.items())
+    MEASURES.append(line)
+    log.info(line)
+    return line
+
+
+def tune(settings: kopf.OperatorSettings) -> None:
+    """kopf's retry pacing, shortened so that a test's faults cost seconds, not minutes
+    (the same retries in the same order as the defaults; a 429's Retry-After still wins)."""
+    settings.watching.reconnect_backoff = 0.1
+    settings.networking.error_backoffs = (0.05, 0.1, 0.2, 0.4, 0.8, 1.6)
+    settings.queueing.error_delays = (0.2, 0.4, 0.8, 1.0)
+
+
+class OperatorProcess:
+    """One operator 'process': a thread running kopf with this project's handlers."""
+
+    def __init__(self, url: str, releases: StoreReleases, **settings: Any) -> None:
+        self.url = url
+        self.releases = releases
+        self.settings = Settings(**{"timer_interval": TIMER_INTERVAL, **settings})
+        self.metrics = Metrics()
+        self.op: Operator | None = None
+        self.ready = threading.Event()
+        self.stop_flag = threading.Event()
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._main, name="operator", daemon=True)
+
+    def _main(self) -> None:
+        try:
+            asyncio.run(self._run())
+        except BaseException as exc:  # reported by stop()
+            self.error = exc
+            self.ready.set()
+
+    async def _run(self) -> None:
+        self.op = Operator(
+            settings=self.settings,
+            releases=self.releases,
+            metrics=self.metrics,
+            login=lambda **_: kopf.ConnectionInfo(server=self.url),
+            backoff_base=0.2,
+            backoff_max=1.0,
+        )
+        registry = kopf.OperatorRegistry()
+        handlers.register(registry, self.op)
+        kopf_settings = kopf.OperatorSettings()
+        handlers.configure(kopf_settings)
+        tune(kopf_settings)
+        try:
+            await kopf.operator(
+                registry=registry,
+                settings=kopf_settings,
+                clusterwide=True,
+                standalone=True,
+                stop_flag=self.stop_flag,
+                ready_flag=self.ready,
+            )
+        finally:
+            await self.op.reader.close()
+            await self.releases.close()
+
+    async def start(self) -> None:
+        self.thread.start()
+        await asyncio.to_thread(self.ready.wait, WAIT)
+        if self.error is not None:
+            raise self.error
+
+    async def stop(self) -> None:
+        self.stop_flag.set()
+        await asyncio.to_thread(self.thread.join, WAIT)
+        assert not self.thread.is_alive(), "the operator did not stop"
+        if self.error is not None:
+            raise self.error
+
+    def reconciles(self, trigger: str | None = None) -> int:
+        total = 0.0
+        for metric in self.metrics.registry.collect():
+            for sample in metric.samples:
+                if sample.name != "semantic_router_operator_reconciles_total":
+                    continue
+                if trigger is None or sample.labels.get("trigger") == trigger:
+                    total += sample.value
+        return int(total)
+
+
+def expected_digest(spec: Mapping[str, Any], namespace: str = "default") -> str:
+    """The values digest the operator must end up deploying for `spec` (Service backends,
+    which resolve to their cluster address once the Service exists)."""
+    parsed = models.parse_spec(spec)
+    resolved: list[BackendResult] = []
+    for endpoint in parsed.vllm_endpoints or []:
+        result = discovery.offline_result(BackendRef.from_endpoint(endpoint.to_dict()), namespace)
+        assert result is not None, "expected_digest knows Service and KServe backends only"
+        resolved.append(result)
+    defaults = values.read_chart_defaults(CHART)
+    built = values.build(parsed, resolved, Platform.KUBERNETES, chart_defaults=defaults)
+    return values.digest(read_chart_version(CHART), built)
+
+
+@dataclass
+class Env:
+    """The faulty cluster, helm's storage and the operator process(es)."""
+
+    cluster: FaultyCluster
+    client: Client
+    url: str
+    store: ReleaseStore
+    release_settings: dict[str, Any] = field(default_factory=dict)
+    running: list[OperatorProcess] = field(default_factory=list)
+    stopped: list[OperatorProcess] = field(default_factory=list)
+
+    @property
+    def operator(self) -> OperatorProcess:
+        return self.running[-1]
+
+    def operators(self) -> list[OperatorProcess]:
+        return self.stopped + self.running
+
+    async def start(self, **settings: Any) -> OperatorProcess:
+        releases = StoreReleases(self.store, **self.release_settings)
+        operator = OperatorProcess(self.url, releases, **settings)
+        await operator.start()
+        self.running.append(operator)
+        return operator
+
+    async def stop(self, operator: OperatorProcess | None = None) -> None:
+        operator = operator or self.operator
+        self.running.remove(operator)
+        self.stopped.append(operator)
+        await operator.stop()
+
+    # -- objects
+
+    async def service(self, name: str, namespace: str = "default", port: int = 8000) -> None:
+        await self.client.create(
+            {
+                "apiVersion": "v1",
+                "kind": "Service",
+                "metadata": {"name": name, "namespace": namespace},
+                "spec": {"ports": [{"port": port}]},
+            }
+        )
+
+    async def create_router(
+        self, name: str, spec: Mapping[str, Any], namespace: str = "default"
+    ) -> Any:
+        return await self.client.create(
+            {
+                "apiVersion": "vllm.ai/v1alpha1",
+                "kind": "SemanticRouter",
+                "metadata": {"name": name, "namespace": namespace},
+                "spec": dict(spec),
+            }
+        )
+
+    async def patch_spec(
+        self, name: str, spec: Mapping[str, Any], namespace: str = "default"
+    ) -> Any:
+        return await self.client.patch(ROUTERS, namespace, name, {"spec": dict(spec)})
+
+    async def delete_router(self, name: str, namespace: str = "default") -> Any:
+        return await self.client.delete(ROUTERS, namespace, name)
+
+    async def router(self, name: str, namespace: str = "default") -> Any:
+        return await self.client.get(ROUTERS, namespace, name)
+
+    async def status(self, name: str, namespace: str = "default") -> dict[str, Any]:
+        obj = await self.router(name, namespace)
+        return dict((obj or {}).get("status") or {})
+
+    def events(self, reason: str | None = None) -> list[dict[str, Any]]:
+        found = []
+        for (resource, _, _), obj in list(self.cluster.objects.items()):
+            if resource.plural == "events" and not obj.deleted:
+                raw = obj.raw
+                if reason is None or raw.get("reason") == reason:
+                    found.append(raw)
+        return found
+
+    # -- waiting
+
+    async def wait(
+        self,
+        check: Callable[[], Awaitable[bool]],
+        what: str,
+        timeout: float = WAIT,
+        explain: Callable[[], Awaitable[str]] | None = None,
+    ) -> float:
+        """Poll `check` until it holds; the seconds it took. Fails naming `what`."""
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        while not await check():
+            if loop.time() - start > timeout:
+                detail = await explain() if explain is not None else ""
+                raise AssertionError(f"timed out after {timeout:g}s waiting for {what}\n{detail}")
+            await asyncio.sleep(0.05)
+        return loop.time() - start
+
+    async def wait_timer(self, ticks: int = 2, routers: int = 1) -> None:
+        """Wait until the running operator's drift timer ran `ticks` more times for each
+        of `routers` SemanticRouters."""
+        operator = self.operator
+        target = operator.reconciles("timer") + ticks * routers
+
+        async def check() -> bool:
+            return operator.reconciles("timer") >= target
+
+        await self.wait(check, f"{ticks} timer run(s) per router")
+
+    async def explain(self, names: list[str], spec: Mapping[str, Any]) -> str:
+        """Why these routers are not converged (for failure messages)."""
+        lines = [f"expected digest {expected_digest(spec)}"]
+        for name in names:
+            if await self.converged(name, spec):
+                continue
+            obj = await self.router(name) or {}
+            meta = obj.get("metadata") or {}
+            status = obj.get("status") or {}
+            lines.append(
+                f"{name}: generation={meta.get('generation')} "
+                f"observed={status.get('observedGeneration')} phase={status.get('phase')} "
+                f"release={status.get('release')} store={self.store.latest('default', name)} "
+                f"annotations={meta.get('annotations')}"
+            )
+        return "\n".join(lines)
+
+    async def converged(
+        self, name: str, spec: Mapping[str, Any], namespace: str = "default"
+    ) -> bool:
+        """The CR's status reports its current generation, deployed at the digest of
+        `spec`, and helm's storage holds exactly that digest, deployed."""
+        obj = await self.router(name, namespace)
+        if obj is None:
+            return False
+        status = obj.get("status") or {}
+        release = status.get("release") or {}
+        want = expected_digest(spec, namespace)
+        return (
+            status.get("observedGeneration") == obj["metadata"].get("generation")
+            and release.get("digest") == want
+            and release.get("status") == "deployed"
+            and self.store.deployed_digest(namespace, release.get("name", name)) == want
+        )
+
+
+async def exempt_client(url: str) -> Client:
+    """A client for the test itself: its calls are never failed on purpose."""
+    return Client(aiohttp.ClientSession(headers={EXEMPT_HEADER: "test"}), url)
