@@ -28,6 +28,7 @@ from semantic_router_operator import (
     __version__,
     discovery,
     models,
+    names,
     platform,
     routerconfig,
     values,
@@ -144,7 +145,7 @@ def chart_values(args: argparse.Namespace) -> tuple[str, str, dict[str, Any]]:
             f"{args.cr}: {models.KIND} {name} cannot be rendered for {args.platform}:\n"
             f"  {problem}\n  (to render it as on OpenShift: --platform openshift)"
         )
-    return name, namespace, built
+    return names.release_name(name), namespace, built
 
 
 # --- commands --------------------------------------------------------------------------

@@ -26,7 +26,15 @@ from urllib.parse import quote
 
 import kopf
 
-from semantic_router_operator import discovery, models, platform, routerconfig, status, values
+from semantic_router_operator import (
+    discovery,
+    models,
+    names,
+    platform,
+    routerconfig,
+    status,
+    values,
+)
 from semantic_router_operator.discovery import ApiReader, KubeReader, KubeReadError
 from semantic_router_operator.metrics import Metrics
 from semantic_router_operator.models import GROUP, PLURAL, VERSION
@@ -200,8 +208,9 @@ class Operator:
     async def observe_workload(
         self, name: str, namespace: str, routes: bool
     ) -> tuple[status.Workload | None, Mapping[str, Any] | None]:
-        """The router Deployment and, when Routes are on, the Route (both named `name`)."""
-        ns, obj = quote(namespace), quote(name)
+        """The router Deployment and, when Routes are on, the Route of release `name`
+        (both named as the chart names them, `names.fullname`)."""
+        ns, obj = quote(namespace), quote(names.fullname(name))
         deployment = await self._read(f"/apis/apps/v1/namespaces/{ns}/deployments/{obj}")
         route = None
         if routes:
@@ -311,7 +320,9 @@ class Operator:
         self, body: kopf.Body, *, trigger: str, logger: Logger, retry: int
     ) -> Outcome:
         meta = body.get("metadata") or {}
-        name, namespace = str(meta["name"]), str(meta["namespace"])
+        cr_name, namespace = str(meta["name"]), str(meta["namespace"])
+        # The helm release, and the names of its objects, derive from the CR's name.
+        name = names.release_name(cr_name)
         uid = _uid(body)
         generation = int(meta.get("generation") or 0)
         previous: Mapping[str, Any] = body.get("status") or {}
@@ -350,7 +361,7 @@ class Operator:
                 namespace,
                 self.reader,
                 logger,
-                owner=f"{namespace}/{name}",
+                owner=f"{namespace}/{cr_name}",
                 reported=discovery.reported_failures(previous),
             )
         except KubeReadError as exc:
@@ -524,12 +535,13 @@ class Operator:
         """helm uninstall the release; a release that is already gone is fine."""
         meta = body.get("metadata") or {}
         name, namespace = str(meta["name"]), str(meta["namespace"])
+        release = names.release_name(name)
         uid = _uid(body)
         async with self._remember(uid).lock:
             try:
                 with self.metrics.helm_run("uninstall") as run:
                     try:
-                        await self.releases.uninstall(name, namespace)
+                        await self.releases.uninstall(release, namespace)
                     except ReleaseError as exc:
                         run["reason"] = exc.reason
                         raise
@@ -543,7 +555,7 @@ class Operator:
                 raise kopf.PermanentError(str(exc)) from exc
         self._memory.pop(uid, None)
         self.metrics.set_release_state(namespace, name, None)
-        message = f"Uninstalled release {name}"
+        message = f"Uninstalled release {release}"
         kopf.event(body, type="Normal", reason="Uninstalled", message=message)
         logger.info(message)
 

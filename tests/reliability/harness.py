@@ -31,6 +31,7 @@ from tests.reliability.store import ReleaseStore, StoreReleases
 from tests.support.helm import CHART
 
 ROUTERS = "vllm.ai/v1alpha1/semanticrouters"
+DEPLOYMENTS = "apps/v1/deployments"
 TIMER_INTERVAL = 0.5
 WAIT = 60.0
 
@@ -212,6 +213,21 @@ class Env:
     async def status(self, name: str, namespace: str = "default") -> dict[str, Any]:
         obj = await self.router(name, namespace)
         return dict((obj or {}).get("status") or {})
+
+    async def make_ready(self, deployment: str, namespace: str = "default") -> None:
+        """Play the Deployment controller: every desired replica is updated and ready."""
+        obj = await self.client.get(DEPLOYMENTS, namespace, deployment)
+        assert obj is not None, f"no Deployment {namespace}/{deployment}"
+        replicas = int(obj["spec"].get("replicas", 1))
+        counts = ("replicas", "updatedReplicas", "readyReplicas", "availableReplicas")
+        status: dict[str, Any] = {key: replicas for key in counts}
+        status["observedGeneration"] = int(obj["metadata"].get("generation", 1))
+        await self.client.patch(
+            DEPLOYMENTS, namespace, deployment, {"status": status}, subresource="status"
+        )
+
+    async def phase(self, name: str, namespace: str = "default") -> str:
+        return str((await self.status(name, namespace)).get("phase"))
 
     def events(self, reason: str | None = None) -> list[dict[str, Any]]:
         found = []

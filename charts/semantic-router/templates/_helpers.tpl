@@ -7,9 +7,18 @@ Naming, labels, platform and security helpers shared by every template.
 {{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
 {{- end }}
 
-{{/* semantic-router.fullname: the release name itself (or fullnameOverride), so `deployment/<release>` and `svc/<release>` are predictable. */}}
+{{/* semantic-router.fullname: the release name itself (or fullnameOverride), so `deployment/<release>` and `svc/<release>` are predictable; a name that is not a DNS label of at most 49 characters (room for the longest suffix, "-grpc-headless") gets dots made dashes, a letter in front, is cut and suffixed with a hash of the whole name, so it stays unique and stable. */}}
 {{- define "semantic-router.fullname" -}}
-{{- default .Release.Name .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- $name := default .Release.Name .Values.fullnameOverride -}}
+{{- if and (le (len $name) 49) (regexMatch "^[a-z]([-a-z0-9]*[a-z0-9])?$" $name) -}}
+{{- $name -}}
+{{- else -}}
+{{- $label := replace "." "-" $name -}}
+{{- if not (regexMatch "^[a-z]" $label) -}}
+{{- $label = printf "sr-%s" $label -}}
+{{- end -}}
+{{- printf "%s-%s" ($label | trunc 38 | trimAll "-.") (sha256sum $name | trunc 10) -}}
+{{- end -}}
 {{- end }}
 
 {{/* semantic-router.chart: chart name and version for the helm.sh/chart label, so objects show which chart made them. */}}

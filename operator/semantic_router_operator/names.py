@@ -1,0 +1,59 @@
+"""Names derived from a SemanticRouter's name (pure): its helm release, and the name the
+chart gives the release's objects.
+
+A SemanticRouter may be named like any object, a DNS subdomain of up to 253 characters.
+helm takes release names of at most 53 characters, and most of the objects the chart
+makes must be DNS labels (63 characters, no dots, a letter first for Services). Short
+names pass through unchanged (``my-router`` → release ``my-router``, ``deployment/my-router``,
+PVC ``my-router-models``); a name that does not fit is shortened and suffixed with a hash
+of the whole name, so that names stay within the limits, stable across reconciles, and
+distinct for two long names that share a long prefix.
+
+`fullname` mirrors the chart's ``semantic-router.fullname`` helper: the operator reads
+back the Deployment and the Route the chart names that way.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+RELEASE_MAX = 53  # helm's limit on release names
+# The chart suffixes the fullname with at most 14 characters ("-grpc-headless"): a
+# fullname of at most 49 keeps every derived object name within a 63-character label.
+FULLNAME_MAX = 49
+HASH_LENGTH = 10
+
+_RELEASE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+_DNS_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
+_LETTER_FIRST = re.compile(r"^[a-z]")
+
+
+def _hash(name: str) -> str:
+    return hashlib.sha256(name.encode()).hexdigest()[:HASH_LENGTH]
+
+
+def _shortened(text: str, limit: int, original: str) -> str:
+    """`text` cut to leave room for ``-<hash of original>`` within `limit`."""
+    head = text[: limit - HASH_LENGTH - 1].strip("-.")
+    return f"{head}-{_hash(original)}"
+
+
+def release_name(name: str) -> str:
+    """The helm release of the SemanticRouter `name`: `name` itself when helm accepts it,
+    else its first 42 characters and a hash of the whole name (53 characters)."""
+    if len(name) <= RELEASE_MAX and _RELEASE.match(name):
+        return name
+    return _shortened(name, RELEASE_MAX, name)
+
+
+def fullname(release: str) -> str:
+    """The chart's name for the objects of `release` (``semantic-router.fullname``): the
+    release name when it is a DNS label of at most 49 characters; else the name with dots
+    made dashes, a letter in front if it lacks one, cut, and a hash of the release name."""
+    if len(release) <= FULLNAME_MAX and _DNS_LABEL.match(release):
+        return release
+    label = release.replace(".", "-")
+    if not _LETTER_FIRST.match(label):
+        label = f"sr-{label}"
+    return _shortened(label, FULLNAME_MAX, release)
