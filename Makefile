@@ -199,3 +199,10 @@ test: dev lint ## Run every test tier except e2e (unit, chart, integration, data
 .PHONY: e2e
 e2e: dev ## Run the end-to-end tests on the current kubeconfig's cluster (or a throwaway kind cluster); skipped, with the reason, when there is none.
 	./scripts/pytest.sh tests/e2e -rs -p no:cacheprovider
+
+##@ Benchmarks
+
+# Benchmarks are not tests: they measure and write docs/benchmarks.md; nothing asserts on timing.
+.PHONY: bench
+bench: $(if $(wildcard $(PY)),,$(VENV)/.installed) $(BIN)/helm4 $(BIN)/helm3 ## Run the benchmarks (about 6 minutes on 2 cores) and rewrite docs/benchmarks.md with the figures.
+	$(PY) -m bench.run --output docs/benchmarks.md
