@@ -60,6 +60,10 @@ QUANTITY = (
 )
 PERCENT = r"^[0-9]+%$"
 DURATION = r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$"
+PROMETHEUS_DURATION = (
+    r"^(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$"
+)
+"""A duration as the Prometheus Operator's CRDs take it: whole numbers, units in order."""
 STORAGE_SIZE = r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$"
 HOSTNAME = r"^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
 RATIO = r"^\s*(0(\.[0-9]*)?|1(\.0*)?|\.[0-9]+)\s*$"
@@ -159,6 +163,12 @@ RULE_PASSTHROUGH_INSECURE = Rule(
     "set insecureEdgeTerminationPolicy to None or Redirect",
 )
 
+RULE_INGRESS_HOSTS = Rule(
+    cel="!has(self.enabled) || !self.enabled || (has(self.hosts) && size(self.hosts) > 0)",
+    message="ingress.enabled needs ingress.hosts: add at least one {host, paths}, "
+    "or set ingress.enabled to false",
+)
+
 RULES: tuple[Rule, ...] = (
     RULE_KSERVE,
     RULE_LLAMASTACK,
@@ -171,6 +181,7 @@ RULES: tuple[Rule, ...] = (
     RULE_PDB_EXCLUSIVE,
     RULE_UNIQUE_ENDPOINTS,
     RULE_PASSTHROUGH_INSECURE,
+    RULE_INGRESS_HOSTS,
 )
 
 
@@ -286,6 +297,46 @@ DnsLabel = Annotated[str, Field(min_length=1, max_length=63, pattern=DNS1123_LAB
 DnsSubdomain = Annotated[str, Field(min_length=1, max_length=253, pattern=DNS1123_SUBDOMAIN)]
 StringMap = dict[str, str]
 
+QUALIFIED_NAME = r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$"
+LABEL_VALUE = r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$"
+
+
+def _key_problem(key: str) -> str | None:
+    """Why `key` is not a label or annotation key (``[prefix/]name``), or None."""
+    prefix, _, name = key.rpartition("/")
+    if prefix and (len(prefix) > 253 or not re.match(DNS1123_SUBDOMAIN, prefix)):
+        return f"key {key!r}: the prefix before '/' must be a DNS subdomain"
+    if len(name) > 63 or not re.match(QUALIFIED_NAME, name):
+        return (
+            f"key {key!r}: the name must be at most 63 letters, digits, '-', '_' or '.', "
+            "starting and ending with a letter or digit"
+        )
+    return None
+
+
+def _annotation_keys(value: dict[str, str]) -> dict[str, str]:
+    problems = [p for key in value if (p := _key_problem(key))]
+    if problems:
+        raise ValueError("; ".join(problems))
+    return value
+
+
+def _labels(value: dict[str, str]) -> dict[str, str]:
+    _annotation_keys(value)
+    for key, text in value.items():
+        if len(text) > 63 or not re.match(LABEL_VALUE, text):
+            raise ValueError(
+                f"label {key}={text!r}: a label value is at most 63 letters, digits, '-', "
+                "'_' or '.', starting and ending with a letter or digit (or empty)"
+            )
+    return value
+
+
+AnnotationMap = Annotated[StringMap, AfterValidator(_annotation_keys)]
+"""Annotations: keys as Kubernetes takes them, any string values."""
+LabelMap = Annotated[StringMap, AfterValidator(_labels)]
+"""Labels (or a label selector): keys and values as Kubernetes takes them."""
+
 
 # --- base models ------------------------------------------------------------------------------
 
@@ -359,7 +410,7 @@ class ServiceAccountSpec(ApiModel):
         description="ServiceAccount name; defaults to the release's full name when created, "
         "or to the namespace's `default` ServiceAccount when not.",
     )
-    annotations: StringMap | None = Field(
+    annotations: AnnotationMap | None = Field(
         None, description="Annotations on the created ServiceAccount (e.g. cloud IAM roles)."
     )
 
@@ -453,7 +504,7 @@ class PersistenceSpec(ApiModel):
         description="Use this existing PVC instead of creating one; storageClassName and size "
         "must then be left unset.",
     )
-    annotations: StringMap | None = Field(
+    annotations: AnnotationMap | None = Field(
         None, description="Annotations on the created PVC (e.g. backup.velero.io/backup-volumes)."
     )
 
@@ -552,14 +603,16 @@ class ServiceMonitorSpec(ApiModel):
     enabled: bool = Field(
         False, description="Create a ServiceMonitor (needs the Prometheus Operator CRDs)."
     )
-    interval: str = Field("30s", pattern=DURATION, description="Scrape interval, e.g. 30s.")
+    interval: str = Field(
+        "30s", pattern=PROMETHEUS_DURATION, description="Scrape interval, e.g. 30s."
+    )
     scrape_timeout: str | None = Field(
         None,
         alias="scrapeTimeout",
-        pattern=DURATION,
+        pattern=PROMETHEUS_DURATION,
         description="Scrape timeout, e.g. 10s; must not exceed interval.",
     )
-    labels: StringMap | None = Field(
+    labels: LabelMap | None = Field(
         None,
         description="Extra labels on the ServiceMonitor, e.g. the label your Prometheus selects.",
     )
@@ -677,17 +730,25 @@ class IngressTLS(ApiModel):
 class IngressSpec(ApiModel):
     """A Kubernetes Ingress in front of the API port."""
 
+    model_config = ConfigDict(json_schema_extra=_rules(RULE_INGRESS_HOSTS))
+
     enabled: bool = Field(False, description="Create an Ingress.")
     class_name: str | None = Field(
         None, alias="className", description="IngressClass, e.g. nginx, haproxy or traefik."
     )
-    annotations: StringMap | None = Field(
+    annotations: AnnotationMap | None = Field(
         None, description="Ingress annotations, e.g. cert-manager.io/cluster-issuer."
     )
     hosts: list[IngressHost] | None = Field(
-        None, description="Hosts and paths routed to the router."
+        None, max_length=64, description="Hosts and paths routed to the router."
     )
     tls: list[IngressTLS] | None = Field(None, description="TLS certificates.")
+
+    @model_validator(mode="after")
+    def _hosts_when_enabled(self) -> IngressSpec:
+        if self.enabled and not self.hosts:
+            raise ValueError(RULE_INGRESS_HOSTS.message)
+        return self
 
 
 # --- the Envoy sidecar (standalone mode) -----------------------------------------------------
@@ -710,6 +771,33 @@ class EnvoyImageSpec(ApiModel):
     )
 
 
+ENVOY_DURATION_MAX = 315_576_000_000
+"""Longest duration Envoy's config takes (protobuf Duration), in seconds."""
+
+
+def duration_seconds(text: str) -> float:
+    """Seconds of a DURATION string such as 1h30m or 500ms."""
+    factors = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+    return sum(
+        float(number) * factors[unit]
+        for number, unit in re.findall(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)", text)
+    )
+
+
+def _envoy_duration(
+    text: str | None, *, above: float = -1.0, most: float = ENVOY_DURATION_MAX
+) -> str | None:
+    """`text` when Envoy takes it as this setting: more than `above`, at most `most` seconds."""
+    if text is None:
+        return None
+    seconds = duration_seconds(text)
+    if seconds > most:
+        raise ValueError(f"{text} is longer than Envoy allows here ({most:g}s at most)")
+    if seconds <= above:
+        raise ValueError(f"{text} is too short: Envoy needs more than {above:g}s here")
+    return text
+
+
 class EnvoyExtProcSpec(ApiModel):
     """How Envoy calls the router (ext_proc)."""
 
@@ -725,6 +813,11 @@ class EnvoyExtProcSpec(ApiModel):
         pattern=DURATION,
         description="Time the router has for each ext_proc message, e.g. 60s.",
     )
+
+    @field_validator("message_timeout")
+    @classmethod
+    def _message_timeout(cls, value: str | None) -> str | None:
+        return _envoy_duration(value, most=3600)
 
 
 class ConfigMapKeyRef(ApiModel):
@@ -804,6 +897,16 @@ class EnvoySpec(ApiModel):
         alias="securityContext",
         description="Envoy container securityContext (core/v1), merged over the hardened defaults.",
     )
+
+    @field_validator("route_timeout", "stream_idle_timeout")
+    @classmethod
+    def _timeouts(cls, value: str | None) -> str | None:
+        return _envoy_duration(value)
+
+    @field_validator("upstream_connect_timeout")
+    @classmethod
+    def _connect_timeout(cls, value: str | None) -> str | None:
+        return _envoy_duration(value, above=0)
 
 
 # --- pod-level settings -----------------------------------------------------------------------
@@ -1357,6 +1460,11 @@ class BackendSpec(ApiModel):
     )
     service: ServiceReference | None = Field(None, description="type service: the Service to use.")
 
+    @field_validator("discovery_labels")
+    @classmethod
+    def _selector(cls, value: dict[str, str] | None) -> dict[str, str] | None:
+        return None if value is None else _labels(value)
+
     @model_validator(mode="after")
     def _type_has_its_fields(self) -> BackendSpec:
         if self.type == "kserve" and not self.inference_service_name:
@@ -1469,16 +1577,16 @@ class SemanticRouterSpec(ApiModel):
         description="Pod securityContext (core/v1 PodSecurityContext); replaces the platform-aware "
         "default. On OpenShift leave runAsUser and fsGroup unset.",
     )
-    pod_annotations: StringMap | None = Field(
+    pod_annotations: AnnotationMap | None = Field(
         None, alias="podAnnotations", description="Pod annotations."
     )
-    pod_labels: StringMap | None = Field(
+    pod_labels: LabelMap | None = Field(
         None,
         alias="podLabels",
         description="Extra pod labels (the selector labels app.kubernetes.io/name and instance "
         "stay as they are).",
     )
-    node_selector: StringMap | None = Field(
+    node_selector: LabelMap | None = Field(
         None, alias="nodeSelector", description="Node labels pods must run on."
     )
     tolerations: list[Toleration] | None = Field(None, description="Taints the pods tolerate.")
@@ -1670,8 +1778,39 @@ def field_errors(exc: ValidationError, root: str = "spec") -> list[FieldError]:
     return errors
 
 
+# Characters a manifest cannot carry through helm (its YAML writer drops or mangles them):
+# DEL, the C1 controls and the noncharacters U+FFFE and U+FFFF.
+UNCARRIABLE = re.compile(r"[\x7f-\x9f\ufffe\uffff]")
+
+
+def uncarriable_text(node: Any, path: str = "spec") -> list[FieldError]:
+    """A FieldError for each string (key or value) holding a character helm cannot carry."""
+    errors: list[FieldError] = []
+    if isinstance(node, str):
+        found = UNCARRIABLE.search(node)
+        if found:
+            errors.append(
+                FieldError(
+                    path,
+                    f"contains the control character U+{ord(found.group()):04X}, which a "
+                    "Kubernetes manifest cannot carry: remove it",
+                )
+            )
+    elif isinstance(node, Mapping):
+        for key, value in node.items():
+            errors += uncarriable_text(key, path)
+            errors += uncarriable_text(value, f"{path}.{key}")
+    elif isinstance(node, list):
+        for index, item in enumerate(node):
+            errors += uncarriable_text(item, f"{path}[{index}]")
+    return errors
+
+
 def parse_spec(spec: Mapping[str, Any]) -> SemanticRouterSpec:
     """Validate a CR's spec; raise SpecError naming each bad field (e.g. spec.replicas)."""
+    errors = uncarriable_text(spec)
+    if errors:
+        raise SpecError(errors)
     try:
         return SemanticRouterSpec.model_validate(dict(spec))
     except ValidationError as exc:

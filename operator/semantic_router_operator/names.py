@@ -27,6 +27,8 @@ HASH_LENGTH = 10
 _RELEASE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _DNS_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 _LETTER_FIRST = re.compile(r"^[a-z]")
+# DNS labels that YAML (1.1, as helm and the API machinery read it) takes for a boolean or null.
+YAML_WORDS = frozenset({"y", "n", "yes", "no", "on", "off", "true", "false", "null"})
 
 
 def _hash(name: str) -> str:
@@ -49,9 +51,10 @@ def release_name(name: str) -> str:
 
 def fullname(release: str) -> str:
     """The chart's name for the objects of `release` (``semantic-router.fullname``): the
-    release name when it is a DNS label of at most 49 characters; else the name with dots
-    made dashes, a letter in front if it lacks one, cut, and a hash of the release name."""
-    if len(release) <= FULLNAME_MAX and _DNS_LABEL.match(release):
+    release name when it is a DNS label of at most 49 characters that YAML does not read as
+    a boolean or null; else the name with dots made dashes, a letter in front if it lacks
+    one, cut, and a hash of the release name."""
+    if len(release) <= FULLNAME_MAX and _DNS_LABEL.match(release) and release not in YAML_WORDS:
         return release
     label = release.replace(".", "-")
     if not _LETTER_FIRST.match(label):

@@ -561,6 +561,22 @@ def read_chart_version(chart: Path) -> str:
     return str(version)
 
 
+# Characters a YAML stream may not hold raw (helm reads `--values -` as YAML): DEL, the C1
+# controls, the BOM, the noncharacters U+FFFE/U+FFFF, and U+0085/U+2028/U+2029, which YAML
+# would read as line breaks and fold away. They are written as \uXXXX escapes instead.
+_YAML_UNSAFE = re.compile(r"[\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff]")
+
+
+def values_payload(values: Mapping[str, Any]) -> bytes:
+    """Chart values as helm reads them from stdin: JSON (a subset of YAML), UTF-8.
+
+    Not ASCII-escaped: JSON writes a character outside the BMP (an emoji) as a surrogate
+    pair, which helm's YAML parser refuses ("invalid Unicode character escape code").
+    """
+    text = json.dumps(values, ensure_ascii=False)
+    return _YAML_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text).encode()
+
+
 def release_json(stdout: bytes) -> Any:
     """The release object in helm's stdout (newer helm may print registry lines first)."""
     return json.loads(stdout[max(stdout.find(b"{"), 0) :])
@@ -720,7 +736,7 @@ class HelmReleases:
         validate_target(name, namespace)
         if not _DIGEST.match(digest):
             raise ValueError(f"digest {digest!r} must be a short token such as sha256:<hex>")
-        payload = json.dumps(values).encode()
+        payload = values_payload(values)
         secrets = secret_strings(values)
         major = await self.helm_major()
         async with self._lock(name, namespace):
@@ -801,7 +817,7 @@ class HelmReleases:
     ) -> str:
         """Render the chart with `values` (no cluster involved) and return the manifests."""
         args = template_args(name, namespace, self.settings, api_versions)
-        payload = json.dumps(values).encode()
+        payload = values_payload(values)
         stdout = await self._run("template", name, namespace, args, payload, secret_strings(values))
         return stdout.decode()
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import re
 import tarfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -113,6 +114,35 @@ def endpoint_values(
     return out
 
 
+# A reasoning family of the router's own catalog (gpt-oss, qwen3.8, kimi-k2 ...): the chart
+# passes a name it has no definition for as {family: name}, and the router resolves it.
+CATALOG_FAMILY = re.compile(r"^[a-z0-9]([-a-z0-9_.]*[a-z0-9])?$")
+
+
+def check_reasoning_families(
+    spec: SemanticRouterSpec,
+    families: Mapping[str, Any] | None,
+    chart_defaults: Mapping[str, Any],
+) -> None:
+    """Every ``vllmEndpoints[].reasoningFamily`` is one the values define (the CR's
+    ``config.reasoning_families``, else the chart's defaults; nulls are removed ones) or
+    can be a family of the router's catalog. Anything else, the router refuses at start.
+    Raises routerconfig.RouterConfigError naming the endpoint field.
+    """
+    effective = families if families is not None else chart_defaults.get("reasoningFamilies")
+    known = sorted(str(name) for name, family in (effective or {}).items() if family is not None)
+    for index, endpoint in enumerate(spec.vllm_endpoints or []):
+        family = endpoint.reasoning_family
+        if family and family not in known and not CATALOG_FAMILY.match(family):
+            raise routerconfig.RouterConfigError(
+                f"spec.vllmEndpoints[{index}].reasoningFamily",
+                f"{family!r} is no reasoning family: name one of the router's catalog "
+                "(lowercase letters, digits, '-', '_', '.'), one of "
+                f"{', '.join(known) or '(none)'}, or one defined under "
+                "spec.config.reasoning_families",
+            )
+
+
 def build(
     spec: SemanticRouterSpec,
     resolved: Sequence[BackendResult],
@@ -121,10 +151,14 @@ def build(
     chart_defaults: Mapping[str, Any],
 ) -> dict[str, Any]:
     """The chart values for one SemanticRouter; `chart_defaults` are the chart's own
-    values (`read_chart_defaults`), which the router config must not inherit."""
+    values (`read_chart_defaults`), which the router config must not inherit.
+
+    Raises routerconfig.RouterConfigError naming the spec field at fault.
+    """
     values = spec.to_dict()
     values.pop("config", None)
     values.update(config_values(spec, chart_defaults))
+    check_reasoning_families(spec, values.get("reasoningFamilies"), chart_defaults)
     if "vllmEndpoints" in values:
         values["vllmEndpoints"] = endpoint_values(values["vllmEndpoints"], resolved)
     values["platform"] = str(platform)

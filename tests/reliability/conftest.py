@@ -12,7 +12,7 @@ import pytest
 import pytest_asyncio
 
 from tests.reliability.faults import FaultyCluster
-from tests.reliability.harness import MEASURES, Env, exempt_client
+from tests.reliability.harness import COUNTS, MEASURES, Env, exempt_client
 from tests.reliability.store import ReleaseStore
 
 # CPython 3.11 finds the carets of a traceback line with ast.parse, and the AST module's
@@ -60,10 +60,13 @@ async def env(request: pytest.FixtureRequest) -> AsyncIterator[Env]:
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    if MEASURES:
+    if MEASURES or COUNTS:
         terminalreporter.section("reliability measures")
         for line in MEASURES:
             terminalreporter.write_line(line)
+        if COUNTS:
+            outcomes = ", ".join(f"{key}={value}" for key, value in sorted(COUNTS.items()))
+            terminalreporter.write_line(f"property outcomes: {outcomes}")
 
 
 def pytest_configure(config: pytest.Config) -> None:

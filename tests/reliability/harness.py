@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,6 +41,14 @@ log = logging.getLogger(__name__)
 # One line per scenario with what it measured (faults, retries, helm runs, seconds to
 # converge), shown in the terminal summary: numbers to read, never asserted on.
 MEASURES: list[str] = []
+
+
+# Outcomes counted by the property tests (each example adds one), shown beside MEASURES.
+COUNTS: Counter[str] = Counter()
+
+
+def count(outcome: str) -> None:
+    COUNTS[outcome] += 1
 
 
 def measure(scenario: str, **numbers: Any) -> str:

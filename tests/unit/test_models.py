@@ -225,6 +225,11 @@ INVALID: dict[str, Invalid] = {
         "spec.openshift.routes.tls",
         models.RULE_PASSTHROUGH_INSECURE.message,
     ),
+    "ingress without hosts": rule(
+        set_path("spec.ingress", {"enabled": True}),
+        "spec.ingress",
+        models.RULE_INGRESS_HOSTS.message,
+    ),
     "bad pull policy": Invalid(
         set_path("spec.image", {"pullPolicy": "Sometimes"}),
         "spec.image.pullPolicy",

@@ -34,7 +34,7 @@ static_resources:
           "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
           stat_prefix: ingress_http
           codec_type: AUTO
-          stream_idle_timeout: {{ $e.streamIdleTimeout }}
+          stream_idle_timeout: {{ include "semantic-router.envoyDuration" $e.streamIdleTimeout }}
           # Only the router may choose the backend: a client-sent x-selected-model is dropped before
           # route selection (early mutation), so neither fail-open nor an unrouted request can use it.
           early_header_mutation_extensions:
@@ -72,7 +72,7 @@ static_resources:
                       exact: {{ .name | quote }}
                 route:
                   cluster: {{ .cluster }}
-                  timeout: {{ $e.routeTimeout }}
+                  timeout: {{ include "semantic-router.envoyDuration" $e.routeTimeout }}
                   auto_host_rewrite: true
               {{- end }}
               # No x-selected-model: the router chose no model (or answered itself); never guess one.
@@ -102,7 +102,7 @@ static_resources:
                 response_header_mode: SEND
                 request_body_mode: BUFFERED
                 response_body_mode: BUFFERED
-              message_timeout: {{ $e.extProc.messageTimeout }}
+              message_timeout: {{ include "semantic-router.envoyDuration" $e.extProc.messageTimeout }}
           - name: envoy.filters.http.router
             typed_config:
               "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router
@@ -128,7 +128,7 @@ static_resources:
   {{- range $upstreams }}
   # Model {{ .name | quote }}
   - name: {{ .cluster }}
-    connect_timeout: {{ $e.upstreamConnectTimeout }}
+    connect_timeout: {{ include "semantic-router.envoyDuration" $e.upstreamConnectTimeout }}
     type: STRICT_DNS
     dns_lookup_family: V4_PREFERRED
     lb_policy: ROUND_ROBIN
@@ -166,4 +166,18 @@ layered_runtime:
     static_layer:
       overload:
         global_downstream_max_connections: 50000
+{{- end }}
+
+{{/*
+semantic-router.envoyDuration: a duration as the values take it (300s, 500ms, 1h30m, 1.5s) in the only
+form Envoy's config accepts, seconds with an optional fraction ("5400s", "0.5s").
+*/}}
+{{- define "semantic-router.envoyDuration" -}}
+{{- $factors := dict "ms" 0.001 "s" 1.0 "m" 60.0 "h" 3600.0 -}}
+{{- $seconds := 0.0 -}}
+{{- range regexFindAll "[0-9]+(\\.[0-9]+)?(ms|s|m|h)" (toString .) -1 -}}
+{{- $unit := regexFind "(ms|s|m|h)$" . -}}
+{{- $seconds = addf $seconds (mulf (float64 (trimSuffix $unit .)) (get $factors $unit)) -}}
+{{- end -}}
+{{- regexReplaceAll "\\.?0+$" (printf "%.9f" $seconds) "" -}}s
 {{- end }}

@@ -7,10 +7,11 @@ Naming, labels, platform and security helpers shared by every template.
 {{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
 {{- end }}
 
-{{/* semantic-router.fullname: the release name itself (or fullnameOverride), so `deployment/<release>` and `svc/<release>` are predictable; a name that is not a DNS label of at most 49 characters (room for the longest suffix, "-grpc-headless") gets dots made dashes, a letter in front, is cut and suffixed with a hash of the whole name, so it stays unique and stable. */}}
+{{/* semantic-router.fullname: the release name itself (or fullnameOverride), so `deployment/<release>` and `svc/<release>` are predictable; a name that is not a DNS label of at most 49 characters (room for the longest suffix, "-grpc-headless"), or that YAML reads as a boolean or null (`true`, `on`, `null` ...), gets dots made dashes, a letter in front, is cut and suffixed with a hash of the whole name, so it stays unique and stable. */}}
 {{- define "semantic-router.fullname" -}}
 {{- $name := default .Release.Name .Values.fullnameOverride -}}
-{{- if and (le (len $name) 49) (regexMatch "^[a-z]([-a-z0-9]*[a-z0-9])?$" $name) -}}
+{{- $yamlWords := list "y" "n" "yes" "no" "on" "off" "true" "false" "null" -}}
+{{- if and (le (len $name) 49) (regexMatch "^[a-z]([-a-z0-9]*[a-z0-9])?$" $name) (not (has $name $yamlWords)) -}}
 {{- $name -}}
 {{- else -}}
 {{- $label := replace "." "-" $name -}}
@@ -30,7 +31,7 @@ Naming, labels, platform and security helpers shared by every template.
 {{- define "semantic-router.labels" -}}
 helm.sh/chart: {{ include "semantic-router.chart" . }}
 {{ include "semantic-router.selectorLabels" . }}
-app.kubernetes.io/version: {{ (.Values.image.tag | default .Chart.AppVersion) | toString | trunc 63 | trimSuffix "-" | quote }}
+app.kubernetes.io/version: {{ regexReplaceAll "[^-A-Za-z0-9_.]" ((.Values.image.tag | default .Chart.AppVersion) | toString) "-" | trunc 63 | trimAll "-_." | quote }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
 app.kubernetes.io/part-of: semantic-router
 {{- end }}
@@ -38,7 +39,7 @@ app.kubernetes.io/part-of: semantic-router
 {{/* semantic-router.selectorLabels: name + instance only, because selectors are immutable and must not change across upgrades. */}}
 {{- define "semantic-router.selectorLabels" -}}
 app.kubernetes.io/name: {{ include "semantic-router.name" . }}
-app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/instance: {{ .Release.Name | quote }}
 {{- end }}
 
 {{/* semantic-router.serviceAccountName: one place decides between the created account, a named existing one and "default". */}}
