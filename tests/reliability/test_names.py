@@ -13,9 +13,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from semantic_router_operator import names
+from semantic_router_operator.platform import Platform
 
 from tests.chart.validators import KUBERNETES_VERSIONS, validate_kubernetes
 from tests.reliability.harness import Env, measure
+from tests.reliability.pipeline import helm_template
 from tests.support.helm import CHART, render
 
 pytestmark = pytest.mark.timeout(180)
@@ -35,6 +37,9 @@ NAMES = (
     "0-router",
     "router.team-a",
     "router-team-a",
+    "true",
+    "on",
+    "null",
     LONGEST,
     *TWINS,
 )
@@ -89,6 +94,18 @@ def test_two_long_names_sharing_a_long_prefix_get_distinct_releases_and_objects(
     first, second = (names.release_name(n) for n in TWINS)
     assert first != second
     assert object_names(rendered(first)).isdisjoint(object_names(rendered(second)))
+
+
+@pytest.mark.parametrize("word", sorted(names.YAML_WORDS))
+def test_a_name_yaml_reads_as_a_boolean_or_null_still_renders_as_a_string(word: str) -> None:
+    # Values as the operator sends them (JSON): PyYAML would write "n" bare, which helm
+    # reads as a boolean before any template runs.
+    objs = helm_template({"serviceAccount": {"name": word}}, Platform.KUBERNETES, release=word)
+    assert all(isinstance(o["metadata"]["name"], str) for o in objs)
+    [deployment] = [o for o in objs if o["kind"] == "Deployment"]
+    assert deployment["metadata"]["name"] == names.fullname(word) != word
+    assert deployment["metadata"]["labels"]["app.kubernetes.io/instance"] == word
+    assert deployment["spec"]["template"]["spec"]["serviceAccountName"] == word
 
 
 def test_names_differing_only_by_a_dot_or_a_dash_do_not_collide() -> None:
