@@ -13,7 +13,7 @@ import logging
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import kmock
 import kopf
@@ -22,6 +22,7 @@ import pytest_asyncio
 from semantic_router_operator import handlers
 from semantic_router_operator.handlers import Operator
 from semantic_router_operator.metrics import Metrics
+from semantic_router_operator.release import ReleaseManager
 from semantic_router_operator.settings import Settings
 
 from tests.integration.cluster import OPTIONAL_RESOURCES, ROUTES, Client, Cluster
@@ -35,13 +36,22 @@ WAIT = 30.0
 log = logging.getLogger(__name__)
 
 
+class StandInReleases(ReleaseManager, Protocol):
+    """A test's stand-in for helm: the operator's release interface, plus closing it."""
+
+    async def close(self) -> None: ...
+
+
 class OperatorThread:
     """One operator 'process': a thread running kopf with this project's handlers."""
 
-    def __init__(self, url: str, releases: FakeReleases, **settings: Any) -> None:
+    timer_interval = TIMER_INTERVAL
+    wait = WAIT
+
+    def __init__(self, url: str, releases: StandInReleases, **settings: Any) -> None:
         self.url = url
         self.releases = releases
-        self.settings = Settings(timer_interval=TIMER_INTERVAL, **settings)
+        self.settings = Settings(**{"timer_interval": self.timer_interval, **settings})
         self.metrics = Metrics()
         self.op: Operator | None = None
         self.ready = threading.Event()
@@ -69,7 +79,7 @@ class OperatorThread:
         handlers.register(registry, self.op)
         kopf_settings = kopf.OperatorSettings()
         handlers.configure(kopf_settings)
-        kopf_settings.watching.reconnect_backoff = 0.1
+        self.tune(kopf_settings)
         try:
             await kopf.operator(
                 registry=registry,
@@ -84,15 +94,19 @@ class OperatorThread:
             await self.op.reader.close()
             await self.releases.close()
 
+    def tune(self, kopf_settings: kopf.OperatorSettings) -> None:
+        """kopf's pacing for tests: reconnect a dropped watch at once."""
+        kopf_settings.watching.reconnect_backoff = 0.1
+
     async def start(self) -> None:
         self.thread.start()
-        await asyncio.to_thread(self.ready.wait, WAIT)
+        await asyncio.to_thread(self.ready.wait, self.wait)
         if self.error is not None:
             raise self.error
 
     async def stop(self) -> None:
         self.stop_flag.set()
-        await asyncio.to_thread(self.thread.join, WAIT)
+        await asyncio.to_thread(self.thread.join, self.wait)
         assert not self.thread.is_alive(), "the operator did not stop"
         if self.error is not None:
             raise self.error

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -18,15 +17,13 @@ from typing import Any
 
 import aiohttp
 import kopf
-from semantic_router_operator import discovery, handlers, models, values
+from semantic_router_operator import discovery, models, values
 from semantic_router_operator.discovery import BackendRef, BackendResult
-from semantic_router_operator.handlers import Operator
-from semantic_router_operator.metrics import Metrics
 from semantic_router_operator.platform import Platform
 from semantic_router_operator.release import read_chart_version
-from semantic_router_operator.settings import Settings
 
 from tests.integration.cluster import Client
+from tests.integration.conftest import OperatorThread
 from tests.reliability.faults import EXEMPT_HEADER, FaultyCluster
 from tests.reliability.store import ReleaseStore, StoreReleases
 from tests.support.helm import CHART
@@ -66,76 +63,15 @@ def tune(settings: kopf.OperatorSettings) -> None:
     settings.queueing.error_delays = (0.2, 0.4, 0.8, 1.0)
 
 
-class OperatorProcess:
-    """One operator 'process': a thread running kopf with this project's handlers."""
+class OperatorProcess(OperatorThread):
+    """One operator 'process' of the reliability tier: the integration tier's operator thread
+    with kopf's retry pacing shortened (`tune`) and more time to start and stop."""
 
-    def __init__(self, url: str, releases: StoreReleases, **settings: Any) -> None:
-        self.url = url
-        self.releases = releases
-        self.settings = Settings(**{"timer_interval": TIMER_INTERVAL, **settings})
-        self.metrics = Metrics()
-        self.op: Operator | None = None
-        self.ready = threading.Event()
-        self.stop_flag = threading.Event()
-        self.error: BaseException | None = None
-        self.thread = threading.Thread(target=self._main, name="operator", daemon=True)
+    timer_interval = TIMER_INTERVAL
+    wait = WAIT
 
-    def _main(self) -> None:
-        try:
-            asyncio.run(self._run())
-        except BaseException as exc:  # reported by stop()
-            self.error = exc
-            self.ready.set()
-
-    async def _run(self) -> None:
-        self.op = Operator(
-            settings=self.settings,
-            releases=self.releases,
-            metrics=self.metrics,
-            login=lambda **_: kopf.ConnectionInfo(server=self.url),
-            backoff_base=0.2,
-            backoff_max=1.0,
-        )
-        registry = kopf.OperatorRegistry()
-        handlers.register(registry, self.op)
-        kopf_settings = kopf.OperatorSettings()
-        handlers.configure(kopf_settings)
+    def tune(self, kopf_settings: kopf.OperatorSettings) -> None:
         tune(kopf_settings)
-        try:
-            await kopf.operator(
-                registry=registry,
-                settings=kopf_settings,
-                clusterwide=True,
-                standalone=True,
-                stop_flag=self.stop_flag,
-                ready_flag=self.ready,
-            )
-        finally:
-            await self.op.reader.close()
-            await self.releases.close()
-
-    async def start(self) -> None:
-        self.thread.start()
-        await asyncio.to_thread(self.ready.wait, WAIT)
-        if self.error is not None:
-            raise self.error
-
-    async def stop(self) -> None:
-        self.stop_flag.set()
-        await asyncio.to_thread(self.thread.join, WAIT)
-        assert not self.thread.is_alive(), "the operator did not stop"
-        if self.error is not None:
-            raise self.error
-
-    def reconciles(self, trigger: str | None = None) -> int:
-        total = 0.0
-        for metric in self.metrics.registry.collect():
-            for sample in metric.samples:
-                if sample.name != "semantic_router_operator_reconciles_total":
-                    continue
-                if trigger is None or sample.labels.get("trigger") == trigger:
-                    total += sample.value
-        return int(total)
 
 
 def expected_digest(spec: Mapping[str, Any], namespace: str = "default") -> str:
