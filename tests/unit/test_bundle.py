@@ -222,7 +222,9 @@ def test_the_csv_grants_the_namespaced_rules_as_permissions() -> None:
 def test_the_csv_grants_only_cluster_scoped_reads_cluster_wide() -> None:
     (permission,) = install_spec()["clusterPermissions"]
     assert permission["rules"] == rbac_rules("cluster_role.yaml")
-    assert permission["serviceAccountName"] == install_spec()["permissions"][0]["serviceAccountName"]
+    assert (
+        permission["serviceAccountName"] == install_spec()["permissions"][0]["serviceAccountName"]
+    )
     resources = {r for rule in permission["rules"] for r in rule["resources"]}
     assert resources == {"customresourcedefinitions", "storageclasses"}
     assert {v for rule in permission["rules"] for v in rule["verbs"]} <= {"get", "list", "watch"}

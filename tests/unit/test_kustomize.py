@@ -103,9 +103,7 @@ def bindings(objs: tuple[dict[str, Any], ...], kind: str) -> dict[str, list[dict
     return out
 
 
-def test_the_namespaced_install_binds_the_namespaced_rules_only_in_the_watched_namespaces() -> (
-    None
-):
+def test_the_namespaced_install_binds_the_namespaced_rules_only_in_the_watched_namespaces() -> None:
     objs = namespaced()
     role = "semantic-router-operator-manager-role"
     assert role not in bindings(objs, "ClusterRoleBinding")
@@ -126,9 +124,7 @@ def test_the_namespaced_install_keeps_only_the_cluster_scoped_reads_cluster_wide
     cluster = bindings(namespaced(), "ClusterRoleBinding")
     assert list(cluster) == ["semantic-router-operator-manager-cluster-role"]
     (role,) = [
-        o
-        for o in namespaced()
-        if o["kind"] == "ClusterRole" and o["metadata"]["name"] in cluster
+        o for o in namespaced() if o["kind"] == "ClusterRole" and o["metadata"]["name"] in cluster
     ]
     assert {r for rule in role["rules"] for r in rule["resources"]} == {
         "customresourcedefinitions",
@@ -137,9 +133,7 @@ def test_the_namespaced_install_keeps_only_the_cluster_scoped_reads_cluster_wide
     assert {v for rule in role["rules"] for v in rule["verbs"]} <= {"get", "list", "watch"}
 
 
-def test_the_namespaced_install_differs_from_the_default_only_in_bindings_and_namespaces() -> (
-    None
-):
+def test_the_namespaced_install_differs_from_the_default_only_in_bindings_and_namespaces() -> None:
     def key(o: dict[str, Any]) -> tuple[str, str, str]:
         return (o["kind"], o["metadata"].get("namespace", ""), o["metadata"]["name"])
 

@@ -375,9 +375,7 @@ def test_the_binding_gives_the_role_to_the_service_account_the_deployment_runs_a
     (deployment,) = by_kind["Deployment"]
     (role,) = [r for r in by_kind["ClusterRole"] if r["metadata"]["name"].endswith(suffix)]
     (binding,) = [
-        b
-        for b in by_kind["ClusterRoleBinding"]
-        if b["roleRef"]["name"] == role["metadata"]["name"]
+        b for b in by_kind["ClusterRoleBinding"] if b["roleRef"]["name"] == role["metadata"]["name"]
     ]
     assert binding["roleRef"] == {
         "apiGroup": "rbac.authorization.k8s.io",
