@@ -106,10 +106,38 @@ podman-push: ## Push the operator image with Podman (IMG=...).
 	@$(call need,podman,install Podman (https://podman.io/docs/installation; on Debian or Ubuntu: apt-get install podman))
 	podman push $(IMG)
 
+# Release parameters of the bundle: config/manifests/release.yaml, or these for one build.
+# RELEASE=1 requires every image by digest (docs/install.md, "Releasing the bundle").
+CREATED_AT   ?=
+ROUTER_IMAGE ?=
+ENVOY_IMAGE  ?=
+RELEASE      ?=
+BUNDLE_ARGS = --image $(IMG) --version $(VERSION) --channels $(CHANNELS) --default-channel $(DEFAULT_CHANNEL) \
+  $(if $(CREATED_AT),--created-at $(CREATED_AT)) $(if $(ROUTER_IMAGE),--router-image $(ROUTER_IMAGE)) \
+  $(if $(ENVOY_IMAGE),--envoy-image $(ENVOY_IMAGE)) $(if $(filter 1 true yes,$(RELEASE)),--release)
+
 .PHONY: bundle
-bundle: $(if $(wildcard $(PY)),,$(VENV)/.installed) ## Regenerate the OLM bundle in bundle/ (IMG, VERSION, CHANNELS) and the CRD and sample copies in config/.
+bundle: $(if $(wildcard $(PY)),,$(VENV)/.installed) ## Regenerate the OLM bundle in bundle/ (IMG, VERSION, CHANNELS, CREATED_AT, ROUTER_IMAGE, ENVOY_IMAGE, RELEASE=1) and the copies in config/.
 	$(PY) scripts/deploy_manifests.py sync
-	$(PY) scripts/bundle.py --image $(IMG) --version $(VERSION) --channels $(CHANNELS) --default-channel $(DEFAULT_CHANNEL)
+	$(PY) scripts/bundle.py $(BUNDLE_ARGS)
+
+# opm and the bundle validator, built from the Go module proxy (tools/olm) and cached outside
+# the checkout: ${XDG_CACHE_HOME:-~/.cache}/semantic-router-operator/bin.
+OPM = $(shell ./scripts/install-olm-tools.sh opm)
+BUNDLE_VALIDATE = $(shell ./scripts/install-olm-tools.sh bundle-validate)
+
+.PHONY: olm-tools
+olm-tools: ## Build (once; cached) opm and bundle-validate, the OLM tools the bundle tests run; needs Go.
+	./scripts/install-olm-tools.sh
+
+.PHONY: bundle-validate
+bundle-validate: ## Validate bundle/ with operator-framework's validators (those of operator-sdk bundle validate --select-optional suite=operatorframework).
+	$(BUNDLE_VALIDATE) bundle
+
+.PHONY: catalog
+catalog: $(if $(wildcard $(PY)),,$(VENV)/.installed) ## Render the file-based catalog of BUNDLE_IMG into out/catalog with opm, and opm validate it.
+	rm -rf $(OUT)/catalog $(OUT)/catalog.Dockerfile
+	$(PY) scripts/catalog.py --opm $(OPM) --bundle-image $(BUNDLE_IMG) --output $(OUT)/catalog --dockerfile
 
 .PHONY: bundle-build
 bundle-build: ## Build the OLM bundle image (BUNDLE_IMG) from bundle/ with CONTAINER_TOOL (docker or podman).
@@ -122,9 +150,9 @@ bundle-push: ## Push the OLM bundle image (BUNDLE_IMG).
 	$(CONTAINER_TOOL) push $(BUNDLE_IMG)
 
 .PHONY: catalog-build
-catalog-build: ## Build an OLM catalog image (CATALOG_IMG) holding BUNDLE_IMG, with opm.
-	@$(call need,opm,download opm from https://github.com/operator-framework/operator-registry/releases)
-	opm index add --container-tool $(CONTAINER_TOOL) --mode semver --tag $(CATALOG_IMG) --bundles $(BUNDLE_IMG)
+catalog-build: catalog ## Build the file-based catalog image (CATALOG_IMG) serving BUNDLE_IMG, with CONTAINER_TOOL.
+	@$(call need,$(CONTAINER_TOOL),install Docker or Podman and set CONTAINER_TOOL)
+	$(CONTAINER_TOOL) build -f $(OUT)/catalog.Dockerfile -t $(CATALOG_IMG) $(OUT)
 
 .PHONY: catalog-push
 catalog-push: ## Push the OLM catalog image (CATALOG_IMG).
@@ -143,16 +171,19 @@ uninstall: ## Remove the SemanticRouter CRD (and with it every SemanticRouter) f
 	@$(need-cluster)
 	$(KUBECTL) delete --ignore-not-found -f crds/vllm.ai_semanticrouters.yaml
 
+# config/default watches every namespace; config/namespaced only the namespaces it names.
+DEPLOY_DIR ?= config/default
+
 .PHONY: deploy
-deploy: $(if $(wildcard $(PY)),,$(VENV)/.installed) ## Deploy the operator with kustomize (config/default): make deploy IMG=<image>.
+deploy: $(if $(wildcard $(PY)),,$(VENV)/.installed) ## Deploy the operator with kustomize (DEPLOY_DIR=config/default or config/namespaced): make deploy IMG=<image>.
 	@$(need-cluster)
-	$(PY) scripts/deploy_manifests.py build --image $(IMG) | $(KUBECTL) apply --server-side -f -
+	$(PY) scripts/deploy_manifests.py build --image $(IMG) $(DEPLOY_DIR) | $(KUBECTL) apply --server-side -f -
 	$(KUBECTL) -n $(OPERATOR_NAMESPACE) rollout status deployment/semantic-router-operator-controller-manager --timeout=180s
 
 .PHONY: undeploy
 undeploy: $(if $(wildcard $(PY)),,$(VENV)/.installed) ## Remove the operator; the CRD and your SemanticRouters stay (make uninstall removes them).
 	@$(need-cluster)
-	$(PY) scripts/deploy_manifests.py build --image $(IMG) --exclude-crd | $(KUBECTL) delete --ignore-not-found -f -
+	$(PY) scripts/deploy_manifests.py build --image $(IMG) --exclude-crd $(DEPLOY_DIR) | $(KUBECTL) delete --ignore-not-found -f -
 
 .PHONY: run
 run: $(if $(wildcard $(PY)),,$(VENV)/.installed) ## Run the operator here against the cluster of the current kubeconfig (make install first).
@@ -193,7 +224,7 @@ lint: dev ## Run ruff and mypy.
 	mypy
 
 .PHONY: test
-test: dev lint ## Run every test tier except e2e (unit, chart, integration, dataplane).
+test: dev lint olm-tools ## Run every test tier except e2e (unit, chart, integration, dataplane).
 	./scripts/pytest.sh tests --ignore=tests/e2e
 
 .PHONY: e2e

@@ -9,6 +9,7 @@ LABEL operators.operatorframework.io.bundle.metadata.v1=metadata/
 LABEL operators.operatorframework.io.bundle.package.v1=semantic-router-operator
 LABEL operators.operatorframework.io.bundle.channels.v1=alpha
 LABEL operators.operatorframework.io.bundle.channel.default.v1=alpha
+LABEL com.redhat.openshift.versions=v4.12
 
 COPY manifests /manifests/
 COPY metadata /metadata/

@@ -4,26 +4,35 @@
   bundle/manifests/semantic-router-operator.clusterserviceversion.yaml
       the ClusterServiceVersion: the owned SemanticRouter CRD with spec and status
       descriptors (from the CRD schema), alm-examples (the samples), install modes, the
-      manager Deployment and its ClusterRole (built by kustomize from config/default)
+      manager Deployment, its namespaced rules as `permissions` and its cluster-scoped
+      reads as `clusterPermissions` (built by kustomize from config/default), the images
+      it runs and deploys (relatedImages, RELATED_IMAGE_* env) and OpenShift metadata
   bundle/manifests/vllm.ai_semanticrouters.yaml      the CRD, as generated in crds/
   bundle/manifests/*_clusterrole.yaml                 the editor and viewer roles for users
   bundle/metadata/annotations.yaml                    package, channels, media type
   bundle/bundle.Dockerfile                            the bundle image (build context: bundle/)
 
+Release parameters (createdAt, the router and Envoy images) come from
+config/manifests/release.yaml; the options below override them for one build. With
+--release every image must be pinned by digest.
+
 Usage:
   scripts/bundle.py [--image IMG] [--version X.Y.Z] [--channels alpha] [--default-channel alpha]
+                    [--created-at 2026-01-31T12:00:00Z] [--router-image REF] [--envoy-image REF]
+                    [--release]
   scripts/bundle.py --check     exit 1 when bundle/ differs from what would be generated
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import re
 import sys
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -40,11 +49,37 @@ BUNDLE = ROOT / "bundle"
 CHART = ROOT / "charts" / "semantic-router"
 SAMPLES = ROOT / "samples"
 CRD_FILE = deploy_manifests.CRD_SOURCE
+RELEASE_FILE = ROOT / "config" / "manifests" / "release.yaml"
+ICON_FILE = ROOT / "config" / "manifests" / "icon.svg"
 
 PACKAGE = "semantic-router-operator"
 DEFAULT_CHANNEL = "alpha"
 MIN_KUBE_VERSION = "1.25.0"
 SUGGESTED_NAMESPACE = "semantic-router-operator-system"
+# OpenShift 4.12 is Kubernetes 1.25 (MIN_KUBE_VERSION): this version and later.
+OPENSHIFT_VERSIONS = "v4.12"
+MAINTAINERS = [{"name": "vLLM Semantic Router community", "email": "support@vllm.ai"}]
+# The operator's environment variables naming the images it deploys (OLM's convention for
+# mirrored registries): the operator passes them to the chart (settings.RelatedImages).
+RELATED_IMAGE_ENV = {"router": "RELATED_IMAGE_ROUTER", "envoy": "RELATED_IMAGE_ENVOY"}
+# What OpenShift's console shows as this operator's infrastructure features, each "true"
+# only when it holds without a caveat:
+FEATURES = {
+    # The router downloads its classification models from Hugging Face when it starts;
+    # mirroring the images is not enough for a cluster without internet access.
+    "disconnected": "false",
+    # Neither the Python operator image nor the router is built or validated for FIPS.
+    "fips-compliant": "false",
+    # The operator does not pass the cluster's proxy settings on to the router pods.
+    "proxy-aware": "false",
+    # No TLS endpoint of the operator or router follows the cluster's TLS security profile.
+    "tls-profiles": "false",
+    # No cloud credentials: the operator needs no short-lived cloud tokens.
+    "token-auth-aws": "false",
+    "token-auth-azure": "false",
+    "token-auth-gcp": "false",
+}
+_CREATED_AT = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z"
 FIRST_SAMPLE = "vllm.ai_v1alpha1_semanticrouter_simple.yaml"
 
 CSV_FILE = f"manifests/{PACKAGE}.clusterserviceversion.yaml"
@@ -137,13 +172,55 @@ connects the router to the ones you run.
 
 
 @dataclass(frozen=True)
+class Release:
+    """The release parameters of config/manifests/release.yaml."""
+
+    created_at: str
+    router_image: Image
+    envoy_image: Image
+
+    @classmethod
+    def load(cls, path: Path = RELEASE_FILE) -> Release:
+        data = yaml.safe_load(path.read_text())
+        images = data["images"]
+        return cls(
+            created_at=str(data["createdAt"]),
+            router_image=Image.parse(images["router"], "images.router"),
+            envoy_image=Image.parse(images["envoy"], "images.envoy"),
+        )
+
+
+@dataclass(frozen=True)
 class Options:
     image: Image
     version: str
     channels: tuple[str, ...] = (DEFAULT_CHANNEL,)
     default_channel: str = DEFAULT_CHANNEL
+    release: Release = field(default_factory=Release.load)
+    # A release bundle: every image pinned by digest (OpenShift, disconnected mirrors).
+    pinned: bool = False
 
     def __post_init__(self) -> None:
+        if not re.fullmatch(_CREATED_AT, self.release.created_at):
+            raise ValueError(
+                f"CREATED_AT={self.release.created_at!r} is not a UTC time like "
+                "2026-01-31T12:00:00Z (date -u +%Y-%m-%dT%H:%M:%SZ)"
+            )
+        if self.pinned:
+            images = {
+                "IMG": self.image,
+                "ROUTER_IMAGE": self.release.router_image,
+                "ENVOY_IMAGE": self.release.envoy_image,
+            }
+            unpinned = [f"{var}={ref}" for var, ref in images.items() if not ref.digest]
+            if unpinned:
+                raise ValueError(
+                    "a release bundle names every image by digest; pin "
+                    + ", ".join(unpinned)
+                    + " as <name>@sha256:<digest> (e.g. from `skopeo inspect --format "
+                    "'{{.Digest}}' docker://<image>`), in config/manifests/release.yaml or "
+                    "as make variables"
+                )
         if not re.fullmatch(r"\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?", self.version):
             raise ValueError(f"VERSION={self.version!r} is not a semantic version (e.g. 0.1.0)")
         if not self.channels or any(not re.fullmatch(r"[a-z0-9-]+", c) for c in self.channels):
@@ -201,19 +278,21 @@ def chart_kinds() -> list[tuple[str, str]]:
     return sorted(kinds, key=lambda k: (k[1], k[0]))
 
 
-def chart_images() -> list[dict[str, str]]:
-    """The images the chart runs by default (relatedImages, for mirroring)."""
+def chart_images() -> dict[str, Image]:
+    """The images the chart runs by default: the router (appVersion) and Envoy."""
     chart = yaml.safe_load((CHART / "Chart.yaml").read_text())
     values = yaml.safe_load((CHART / "values.yaml").read_text())
     router = values["image"]
     envoy = values["envoy"]["image"]
-    return [
-        {
-            "name": "semantic-router",
-            "image": f"{router['repository']}:{router['tag'] or chart['appVersion']}",
-        },
-        {"name": "envoy", "image": f"{envoy['repository']}:{envoy['tag']}"},
-    ]
+    return {
+        "router": Image(router["repository"], str(router["tag"] or chart["appVersion"])),
+        "envoy": Image(envoy["repository"], str(envoy["tag"])),
+    }
+
+
+def icon() -> list[dict[str, str]]:
+    data = base64.b64encode(ICON_FILE.read_bytes()).decode()
+    return [{"base64data": data, "mediatype": "image/svg+xml"}]
 
 
 def plural(kind: str) -> str:
@@ -332,22 +411,25 @@ def _find(objs: Sequence[dict[str, Any]], kind: str, suffix: str = "") -> dict[s
     return found[0]
 
 
-def olm_deployment_spec(deployment: Mapping[str, Any]) -> dict[str, Any]:
+def olm_deployment_spec(deployment: Mapping[str, Any], release: Release) -> dict[str, Any]:
     """The manager Deployment's spec, watching the namespaces the OperatorGroup targets
     (OLM writes them, comma-separated, into the pod annotation olm.targetNamespaces; empty
-    for AllNamespaces, which the operator reads as every namespace)."""
+    for AllNamespaces, which the operator reads as every namespace), and naming the images
+    it deploys in RELATED_IMAGE_* variables (what a mirrored registry rewrites)."""
     spec: dict[str, Any] = json.loads(json.dumps(deployment["spec"]))
     (container,) = [c for c in spec["template"]["spec"]["containers"] if c["name"] == "manager"]
-    env = [e for e in container.get("env", []) if e["name"] != "SR_OPERATOR_NAMESPACES"]
-    env.insert(
-        0,
+    ours = {"SR_OPERATOR_NAMESPACES", *RELATED_IMAGE_ENV.values()}
+    env = [e for e in container.get("env", []) if e["name"] not in ours]
+    env[:0] = [
         {
             "name": "SR_OPERATOR_NAMESPACES",
             "valueFrom": {
                 "fieldRef": {"fieldPath": "metadata.annotations['olm.targetNamespaces']"}
             },
         },
-    )
+        {"name": RELATED_IMAGE_ENV["router"], "value": str(release.router_image)},
+        {"name": RELATED_IMAGE_ENV["envoy"], "value": str(release.envoy_image)},
+    ]
     container["env"] = env
     return spec
 
@@ -374,8 +456,10 @@ def owned_crd(crd: Mapping[str, Any]) -> dict[str, Any]:
 
 def csv(options: Options, objs: Sequence[dict[str, Any]], crd: Mapping[str, Any]) -> dict[str, Any]:
     deployment = _find(objs, "Deployment")
-    role = _find(objs, "ClusterRole", "manager-role")
+    role = _find(objs, "ClusterRole", "-manager-role")
+    cluster_role = _find(objs, "ClusterRole", "-manager-cluster-role")
     account = _find(objs, "ServiceAccount")
+    service_account = account["metadata"]["name"]
     (manager,) = [
         c for c in deployment["spec"]["template"]["spec"]["containers"] if c["name"] == "manager"
     ]
@@ -391,17 +475,23 @@ def csv(options: Options, objs: Sequence[dict[str, Any]], crd: Mapping[str, Any]
                 "capabilities": "Basic Install",
                 "categories": "AI/Machine Learning,Networking",
                 "containerImage": image,
+                "createdAt": options.release.created_at,
                 "description": (
                     "Deploys and manages vLLM Semantic Router (SemanticRouter, vllm.ai/v1alpha1)."
                 ),
                 "operatorframework.io/suggested-namespace": SUGGESTED_NAMESPACE,
                 "repository": "https://github.com/vllm-project/semantic-router",
                 "support": "vLLM Semantic Router community",
+                **{f"features.operators.openshift.io/{k}": v for k, v in FEATURES.items()},
+                # Free software: no subscription is needed to run it.
+                "operators.openshift.io/valid-subscription": "[]",
             },
         },
         "spec": {
             "displayName": "vLLM Semantic Router",
             "description": DESCRIPTION,
+            "icon": icon(),
+            "maintainers": MAINTAINERS,
             "version": options.version,
             "minKubeVersion": MIN_KUBE_VERSION,
             "maturity": options.default_channel,
@@ -432,19 +522,29 @@ def csv(options: Options, objs: Sequence[dict[str, Any]], crd: Mapping[str, Any]
             "install": {
                 "strategy": "deployment",
                 "spec": {
+                    # Namespaced rules: OLM grants them in the operator's namespace and each
+                    # target namespace (cluster-wide for AllNamespaces).
+                    "permissions": [
+                        {"serviceAccountName": service_account, "rules": role["rules"]}
+                    ],
+                    # Read-only, cluster-scoped: granted cluster-wide in every install mode.
                     "clusterPermissions": [
-                        {"serviceAccountName": account["metadata"]["name"], "rules": role["rules"]}
+                        {"serviceAccountName": service_account, "rules": cluster_role["rules"]}
                     ],
                     "deployments": [
                         {
                             "name": deployment["metadata"]["name"],
                             "label": deployment["metadata"].get("labels", {}),
-                            "spec": olm_deployment_spec(deployment),
+                            "spec": olm_deployment_spec(deployment, options.release),
                         }
                     ],
                 },
             },
-            "relatedImages": [{"name": "manager", "image": image}, *chart_images()],
+            "relatedImages": [
+                {"name": "manager", "image": image},
+                {"name": "semantic-router", "image": str(options.release.router_image)},
+                {"name": "envoy", "image": str(options.release.envoy_image)},
+            ],
         },
     }
 
@@ -457,6 +557,7 @@ def bundle_labels(options: Options) -> dict[str, str]:
         "operators.operatorframework.io.bundle.package.v1": PACKAGE,
         "operators.operatorframework.io.bundle.channels.v1": ",".join(options.channels),
         "operators.operatorframework.io.bundle.channel.default.v1": options.default_channel,
+        "com.redhat.openshift.versions": OPENSHIFT_VERSIONS,
     }
 
 
@@ -508,7 +609,8 @@ def generate(options: Options) -> dict[str, str]:
         DOCKERFILE: dockerfile(options),
     }
     for obj in objs:
-        if obj["kind"] == "ClusterRole" and not obj["metadata"]["name"].endswith("manager-role"):
+        name = obj["metadata"]["name"]
+        if obj["kind"] == "ClusterRole" and not name.endswith(("-manager-role", "-cluster-role")):
             meta = {k: v for k, v in obj["metadata"].items() if k in ("name", "labels")}
             files[_file_name(obj)] = _dump({**obj, "metadata": meta})
     return dict(sorted(files.items()))
@@ -557,15 +659,36 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--channels", default=DEFAULT_CHANNEL, help="comma-separated channels")
     parser.add_argument("--default-channel", default="", help="default: the first channel")
     parser.add_argument("--output", type=Path, default=BUNDLE, help="bundle folder")
+    parser.add_argument("--created-at", default="", help="CSV createdAt (default: release.yaml)")
+    parser.add_argument("--router-image", default="", help="router image (default: release.yaml)")
+    parser.add_argument("--envoy-image", default="", help="Envoy image (default: release.yaml)")
+    parser.add_argument("--release", action="store_true", help="require images by digest")
     parser.add_argument("--check", action="store_true", help="only report differences")
     args = parser.parse_args(argv)
     try:
         channels = tuple(c.strip() for c in args.channels.split(",") if c.strip())
+        release = Release.load()
+        release = replace(
+            release,
+            created_at=args.created_at or release.created_at,
+            router_image=(
+                Image.parse(args.router_image, "ROUTER_IMAGE")
+                if args.router_image
+                else release.router_image
+            ),
+            envoy_image=(
+                Image.parse(args.envoy_image, "ENVOY_IMAGE")
+                if args.envoy_image
+                else release.envoy_image
+            ),
+        )
         options = Options(
             image=Image.parse(args.image) if args.image else deploy_manifests.default_image(),
             version=args.version or deploy_manifests.project_version(),
             channels=channels,
             default_channel=args.default_channel or (channels[0] if channels else ""),
+            release=release,
+            pinned=args.release,
         )
         if args.check:
             problems = check(options, args.output)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -70,17 +71,19 @@ class Image:
     digest: str = ""
 
     @classmethod
-    def parse(cls, ref: str) -> Image:
-        """`registry/name:tag`, `registry/name@sha256:...` or `registry/name:tag@sha256:...`."""
+    def parse(cls, ref: str, variable: str = "IMG") -> Image:
+        """`registry/name:tag`, `registry/name@sha256:...` or `registry/name:tag@sha256:...`;
+        an error names `variable`, the setting the reference came from."""
         ref = ref.strip()
         rest, _, digest = ref.partition("@")
         slash = rest.rfind("/")
         colon = rest.rfind(":")
         name, tag = (rest[:colon], rest[colon + 1 :]) if colon > slash else (rest, "")
-        if not name or (not tag and not digest) or (digest and ":" not in digest):
+        digest_ok = re.fullmatch(r"sha256:[0-9a-f]{64}", digest) is not None
+        if not name or (not tag and not digest) or (digest and not digest_ok):
             raise ValueError(
-                f"IMG={ref!r} is not an image reference with a tag or digest;"
-                " use e.g. IMG=quay.io/<org>/semantic-router-operator:0.1.0"
+                f"{variable}={ref!r} is not an image reference with a tag or digest;"
+                " use e.g. quay.io/<org>/<name>:1.0.0 or quay.io/<org>/<name>@sha256:<digest>"
             )
         return cls(name, tag, digest)
 

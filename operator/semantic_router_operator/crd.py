@@ -201,7 +201,7 @@ def render_crd() -> dict[str, Any]:
 def render_yaml() -> str:
     """The CRD as the YAML committed in crds/ (keys sorted, so the output is stable)."""
     body = yaml.safe_dump(render_crd(), sort_keys=True, width=100, allow_unicode=True)
-    return HEADER + "---\n" + body
+    return HEADER + body
 
 
 def main() -> None:

@@ -383,7 +383,13 @@ class Operator:
         # 3. The chart values and their digest.
         try:
             defaults = values.read_chart_defaults(self.settings.chart_path)
-            chart_values = values.build(spec, resolved, detected, chart_defaults=defaults)
+            chart_values = values.build(
+                spec,
+                resolved,
+                detected,
+                chart_defaults=defaults,
+                images=self.settings.related_images,
+            )
         except routerconfig.RouterConfigError as exc:
             return self._invalid(body, obs, known, str(exc), logger, finish)
         want = values.digest(self.releases.chart_version(), chart_values)

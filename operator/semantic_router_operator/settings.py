@@ -30,6 +30,45 @@ class SettingsError(ValueError):
     """An environment variable holds a value the operator cannot use."""
 
 
+# `registry/name:tag` with an optional `@sha256:<digest>`: what the chart's image blocks carry.
+_IMAGE = re.compile(
+    r"^(?P<repository>[^\s:@]+(?::[0-9]+/[^\s:@]+)?):(?P<tag>[^\s:@/]+(?:@sha256:[0-9a-f]{64})?)$"
+)
+
+
+@dataclass(frozen=True)
+class RelatedImages:
+    """The images the operator deploys, from RELATED_IMAGE_ROUTER and RELATED_IMAGE_ENVOY
+    (OLM's convention: a mirrored registry rewrites them); empty keeps the chart's images.
+    A SemanticRouter that names its own image keeps it."""
+
+    router: str = ""
+    envoy: str = ""
+
+    @staticmethod
+    def split(ref: str) -> tuple[str, str]:
+        """(repository, tag) of `ref`; a digest stays with the tag (`v1@sha256:...`)."""
+        match = _IMAGE.match(ref)
+        assert match is not None, ref
+        return match["repository"], match["tag"]
+
+
+RELATED_IMAGE_VARIABLES = {"router": "RELATED_IMAGE_ROUTER", "envoy": "RELATED_IMAGE_ENVOY"}
+
+
+def _related_images(env: Mapping[str, str]) -> RelatedImages:
+    found = {}
+    for key, name in RELATED_IMAGE_VARIABLES.items():
+        raw = env.get(name, "").strip()
+        if raw and not _IMAGE.match(raw):
+            raise SettingsError(
+                f"{name}={raw!r} is invalid; set it to an image as <repository>:<tag>, "
+                "optionally pinned as <repository>:<tag>@sha256:<digest>"
+            )
+        found[key] = raw
+    return RelatedImages(**found)
+
+
 def default_chart_path() -> Path:
     """The chart in the image when present, else the chart of this source tree."""
     return IMAGE_CHART_PATH if IMAGE_CHART_PATH.is_dir() else SOURCE_CHART_PATH
@@ -57,6 +96,8 @@ class Settings:
     liveness_endpoint: str = "http://0.0.0.0:8081/healthz"
     # Peering lets several operator replicas agree on one active instance.
     peering_name: str = ""
+    # Images for routers that name none (RELATED_IMAGE_*, not prefixed: OLM's convention).
+    related_images: RelatedImages = RelatedImages()
 
     @property
     def clusterwide(self) -> bool:
@@ -154,4 +195,5 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         metrics_port=_read(env, "METRICS_PORT", _port, defaults.metrics_port),
         liveness_endpoint=_read(env, "LIVENESS_ENDPOINT", _text, defaults.liveness_endpoint),
         peering_name=_read(env, "PEERING_NAME", _text, defaults.peering_name),
+        related_images=_related_images(env),
     )

@@ -14,7 +14,9 @@ the differences are exactly:
 - ``vllmEndpoints``: only the endpoints discovery resolved, each with
   ``backend.resolved: {host, port, protocol}`` (an unresolved backend is left out, so
   one missing backend never breaks the release of the others);
-- ``platform``: ``kubernetes`` or ``openshift``, as detected.
+- ``platform``: ``kubernetes`` or ``openshift``, as detected;
+- ``image`` / ``envoy.image``: the operator's RELATED_IMAGE_* images when set and the spec
+  names no repository, tag or registry of its own.
 
 The digest covers the chart version and the values: equal digests mean helm would be
 asked to do exactly the same thing again.
@@ -37,8 +39,11 @@ from semantic_router_operator import routerconfig
 from semantic_router_operator.discovery import BackendResult
 from semantic_router_operator.models import SemanticRouterSpec
 from semantic_router_operator.platform import Platform
+from semantic_router_operator.settings import RelatedImages
 
 DIGEST_PREFIX = "sha256:"
+# No related images: the chart's own image defaults apply.
+CHART_IMAGES = RelatedImages()
 
 
 @functools.cache
@@ -149,6 +154,7 @@ def build(
     platform: Platform,
     *,
     chart_defaults: Mapping[str, Any],
+    images: RelatedImages = CHART_IMAGES,
 ) -> dict[str, Any]:
     """The chart values for one SemanticRouter; `chart_defaults` are the chart's own
     values (`read_chart_defaults`), which the router config must not inherit.
@@ -162,7 +168,29 @@ def build(
     if "vllmEndpoints" in values:
         values["vllmEndpoints"] = endpoint_values(values["vllmEndpoints"], resolved)
     values["platform"] = str(platform)
+    related_image_values(values, spec, images)
     return values
+
+
+_OWN_IMAGE = {"repository", "tag", "image_registry"}
+
+
+def related_image_values(
+    values: dict[str, Any], spec: SemanticRouterSpec, images: RelatedImages
+) -> None:
+    """Point `image` and `envoy.image` at the operator's related images, unless the spec
+    chose its own (any of repository, tag, registry set)."""
+    if images.router and not _OWN_IMAGE & spec.image.model_fields_set:
+        repository, tag = RelatedImages.split(images.router)
+        values["image"] = {**values.get("image", {}), "repository": repository, "tag": tag}
+        values["image"].pop("imageRegistry", None)
+    envoy_image = spec.envoy.image if spec.envoy is not None else None
+    if images.envoy and (envoy_image is None or not _OWN_IMAGE & envoy_image.model_fields_set):
+        repository, tag = RelatedImages.split(images.envoy)
+        envoy = dict(values.get("envoy") or {})
+        envoy["image"] = {**(envoy.get("image") or {}), "repository": repository, "tag": tag}
+        envoy["image"].pop("imageRegistry", None)
+        values["envoy"] = envoy
 
 
 def canonical_json(data: Any) -> str:

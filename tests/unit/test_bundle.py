@@ -6,6 +6,7 @@ and installs exactly the Deployment and ClusterRole that kustomize deploys.
 
 from __future__ import annotations
 
+import base64
 import copy
 import functools
 import json
@@ -204,13 +205,30 @@ def install_spec() -> dict[str, Any]:
     return result
 
 
-def test_the_csv_grants_exactly_the_kustomize_manager_role() -> None:
-    (permission,) = install_spec()["clusterPermissions"]
-    role = yaml.safe_load((ROOT / "config" / "rbac" / "role.yaml").read_text())
+def rbac_rules(name: str) -> list[dict[str, Any]]:
+    rules: list[dict[str, Any]] = yaml.safe_load((ROOT / "config" / "rbac" / name).read_text())[
+        "rules"
+    ]
+    return rules
+
+
+def test_the_csv_grants_the_namespaced_rules_as_permissions() -> None:
+    (permission,) = install_spec()["permissions"]
     (account,) = [o for o in kustomized() if o["kind"] == "ServiceAccount"]
-    assert permission["rules"] == role["rules"]
+    assert permission["rules"] == rbac_rules("role.yaml")
     assert permission["serviceAccountName"] == account["metadata"]["name"]
-    assert "permissions" not in install_spec()
+
+
+def test_the_csv_grants_only_cluster_scoped_reads_cluster_wide() -> None:
+    (permission,) = install_spec()["clusterPermissions"]
+    assert permission["rules"] == rbac_rules("cluster_role.yaml")
+    assert (
+        permission["serviceAccountName"] == install_spec()["permissions"][0]["serviceAccountName"]
+    )
+    resources = {r for rule in permission["rules"] for r in rule["resources"]}
+    assert resources == {"customresourcedefinitions", "storageclasses"}
+    assert {v for rule in permission["rules"] for v in rule["verbs"]} <= {"get", "list", "watch"}
+    assert "secrets" not in resources
 
 
 def test_the_csv_deploys_the_kustomize_manager_watching_the_operatorgroup_namespaces() -> None:
@@ -219,13 +237,16 @@ def test_the_csv_deploys_the_kustomize_manager_watching_the_operatorgroup_namesp
     assert entry["name"] == deployment["metadata"]["name"]
     expected = copy.deepcopy(deployment["spec"])
     container = expected["template"]["spec"]["containers"][0]
+    release = bundle.Release.load()
     container["env"] = [
         {
             "name": "SR_OPERATOR_NAMESPACES",
             "valueFrom": {
                 "fieldRef": {"fieldPath": "metadata.annotations['olm.targetNamespaces']"}
             },
-        }
+        },
+        {"name": "RELATED_IMAGE_ROUTER", "value": str(release.router_image)},
+        {"name": "RELATED_IMAGE_ENVOY", "value": str(release.envoy_image)},
     ]
     assert entry["spec"] == expected
     assert (
@@ -243,13 +264,16 @@ def test_the_csv_deployment_and_rules_are_valid_kubernetes_objects(version: str)
         "metadata": {"name": entry["name"], "namespace": "operators"},
         "spec": entry["spec"],
     }
-    role = {
-        "apiVersion": "rbac.authorization.k8s.io/v1",
-        "kind": "ClusterRole",
-        "metadata": {"name": "csv-rules"},
-        "rules": install_spec()["clusterPermissions"][0]["rules"],
-    }
-    validate_kubernetes([deployment, role], version)
+    roles = [
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": kind,
+            "metadata": {"name": "csv-rules", "namespace": "operators"},
+            "rules": install_spec()[field][0]["rules"],
+        }
+        for kind, field in (("Role", "permissions"), ("ClusterRole", "clusterPermissions"))
+    ]
+    validate_kubernetes([deployment, *roles], version)
 
 
 @pytest.mark.parametrize(
@@ -276,7 +300,12 @@ def test_the_csv_names_the_operator_image_everywhere() -> None:
     csv = committed_csv()
     assert image == str(deploy_manifests.default_image())
     assert csv["metadata"]["annotations"]["containerImage"] == image
-    assert {"name": "manager", "image": image} in csv["spec"]["relatedImages"]
+    release = bundle.Release.load()
+    assert csv["spec"]["relatedImages"] == [
+        {"name": "manager", "image": image},
+        {"name": "semantic-router", "image": str(release.router_image)},
+        {"name": "envoy", "image": str(release.envoy_image)},
+    ]
     assert csv["metadata"]["name"] == f"{bundle.PACKAGE}.v{csv['spec']['version']}"
     assert csv["spec"]["version"] == deploy_manifests.project_version()
 
@@ -345,3 +374,151 @@ def test_the_bundle_holds_only_kinds_olm_installs() -> None:
         (obj,) = [d for d in yaml.safe_load_all(path.read_text()) if d]
         assert obj["kind"] in allowed, path.name
         assert "namespace" not in obj["metadata"] or obj["kind"] == "ClusterServiceVersion"
+
+
+def test_the_bundle_metadata_names_the_openshift_versions_in_both_places() -> None:
+    annotations = yaml.safe_load((BUNDLE / bundle.ANNOTATIONS_FILE).read_text())["annotations"]
+    assert annotations["com.redhat.openshift.versions"] == "v4.12"
+    assert "LABEL com.redhat.openshift.versions=v4.12" in (BUNDLE / bundle.DOCKERFILE).read_text()
+
+
+# --- release parameters: createdAt and images by digest ----------------------------------------
+
+DIGEST = "sha256:" + "c" * 64
+
+
+def test_the_csv_carries_the_release_parameters_of_release_yaml() -> None:
+    annotations = committed_csv()["metadata"]["annotations"]
+    assert annotations["createdAt"] == bundle.Release.load().created_at
+
+
+def test_the_release_images_are_the_images_the_chart_runs_by_default() -> None:
+    release = bundle.Release.load()
+    chart = bundle.chart_images()
+    assert (release.router_image.name, release.router_image.tag) == (
+        chart["router"].name,
+        chart["router"].tag,
+    )
+    assert (release.envoy_image.name, release.envoy_image.tag) == (
+        chart["envoy"].name,
+        chart["envoy"].tag,
+    )
+
+
+def pinned_options(**changes: Any) -> bundle.Options:
+    release = bundle.Release(
+        created_at="2027-01-31T12:00:00Z",
+        router_image=Image.parse(f"ghcr.io/vllm-project/semantic-router/extproc:v0.4.0@{DIGEST}"),
+        envoy_image=Image.parse(f"envoyproxy/envoy:v1.40.0@{DIGEST}"),
+    )
+    fields: dict[str, Any] = {
+        "image": Image.parse(f"quay.io/acme/semantic-router-operator@{DIGEST}"),
+        "version": "1.0.0",
+        "release": release,
+        "pinned": True,
+    }
+    return bundle.Options(**{**fields, **changes})
+
+
+def test_a_release_bundle_names_every_image_by_digest_where_olm_reads_it() -> None:
+    options = pinned_options()
+    csv = yaml.safe_load(bundle.generate(options)[bundle.CSV_FILE])
+    (entry,) = csv["spec"]["install"]["spec"]["deployments"]
+    (container,) = entry["spec"]["template"]["spec"]["containers"]
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    images = [
+        container["image"],
+        csv["metadata"]["annotations"]["containerImage"],
+        env["RELATED_IMAGE_ROUTER"],
+        env["RELATED_IMAGE_ENVOY"],
+        *[r["image"] for r in csv["spec"]["relatedImages"]],
+    ]
+    assert all(image.endswith("@" + DIGEST) for image in images), images
+    assert csv["metadata"]["annotations"]["createdAt"] == "2027-01-31T12:00:00Z"
+
+
+@pytest.mark.parametrize(
+    ("field", "variable"),
+    [("image", "IMG"), ("router_image", "ROUTER_IMAGE"), ("envoy_image", "ENVOY_IMAGE")],
+)
+def test_a_release_bundle_refuses_an_image_by_tag_naming_the_variable(
+    field: str, variable: str
+) -> None:
+    tagged = Image.parse("quay.io/acme/some-image:1.0.0")
+    release = pinned_options().release
+    with pytest.raises(ValueError, match=rf"by digest; pin {variable}=quay.io/acme/some-image"):
+        if field == "image":
+            pinned_options(image=tagged)
+        else:
+            pinned_options(release=bundle.replace(release, **{field: tagged}))
+
+
+@pytest.mark.parametrize("created_at", ["", "2027-01-31", "2027-01-31 12:00:00", "yesterday"])
+def test_a_created_at_that_is_not_a_utc_time_is_refused_naming_the_variable(
+    created_at: str,
+) -> None:
+    release = bundle.replace(pinned_options().release, created_at=created_at)
+    with pytest.raises(ValueError, match="CREATED_AT="):
+        pinned_options(release=release)
+
+
+def test_the_bundle_command_takes_release_parameters_and_refuses_tags_for_a_release(
+    tmp_path: Path,
+) -> None:
+    script = str(ROOT / "scripts" / "bundle.py")
+    ok = subprocess.run(
+        [
+            sys.executable,
+            script,
+            "--output",
+            str(tmp_path),
+            "--release",
+            f"--image=quay.io/acme/op@{DIGEST}",
+            f"--router-image=quay.io/acme/extproc@{DIGEST}",
+            f"--envoy-image=quay.io/acme/envoy@{DIGEST}",
+            "--created-at=2027-01-31T12:00:00Z",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert ok.returncode == 0, ok.stderr
+    assert f"quay.io/acme/extproc@{DIGEST}" in (tmp_path / bundle.CSV_FILE).read_text()
+    refused = subprocess.run(
+        [sys.executable, script, "--output", str(tmp_path / "b"), "--release"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert refused.returncode == 2
+    assert "error: a release bundle names every image by digest; pin IMG=" in refused.stderr
+    assert not (tmp_path / "b").exists()
+
+
+# --- what OperatorHub and OpenShift show -------------------------------------------------------
+
+
+def test_the_csv_has_an_icon_maintainers_and_honest_openshift_features() -> None:
+    csv = committed_csv()
+    (icon,) = csv["spec"]["icon"]
+    assert icon["mediatype"] == "image/svg+xml"
+    assert base64.b64decode(icon["base64data"]) == bundle.ICON_FILE.read_bytes()
+    assert csv["spec"]["maintainers"] == [
+        {"name": "vLLM Semantic Router community", "email": "support@vllm.ai"}
+    ]
+    annotations = csv["metadata"]["annotations"]
+    features = {
+        k.rpartition("/")[2]: v
+        for k, v in annotations.items()
+        if k.startswith("features.operators.openshift.io/")
+    }
+    assert features == {
+        "disconnected": "false",
+        "fips-compliant": "false",
+        "proxy-aware": "false",
+        "tls-profiles": "false",
+        "token-auth-aws": "false",
+        "token-auth-azure": "false",
+        "token-auth-gcp": "false",
+    }
+    assert json.loads(annotations["operators.openshift.io/valid-subscription"]) == []

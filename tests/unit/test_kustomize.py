@@ -54,6 +54,8 @@ def test_config_default_builds_the_crd_rbac_namespace_and_manager() -> None:
         "ClusterRole",
         "ClusterRole",
         "ClusterRole",
+        "ClusterRole",
+        "ClusterRoleBinding",
         "ClusterRoleBinding",
         "CustomResourceDefinition",
         "Deployment",
@@ -80,6 +82,71 @@ def test_every_namespaced_object_lands_in_the_operator_namespace() -> None:
 @pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
 def test_every_object_is_valid_on_kubernetes(version: str) -> None:
     validate_kubernetes(built(), version)
+
+
+# --- the namespaced install (config/namespaced) ------------------------------------------------
+
+NAMESPACED_DIR = ROOT / "config" / "namespaced"
+
+
+@functools.cache
+def namespaced() -> tuple[dict[str, Any], ...]:
+    return tuple(deploy_manifests.objects(deploy_manifests.kustomize(NAMESPACED_DIR)))
+
+
+def bindings(objs: tuple[dict[str, Any], ...], kind: str) -> dict[str, list[dict[str, Any]]]:
+    """role name -> the bindings of `kind` that grant it."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for obj in objs:
+        if obj["kind"] == kind:
+            out.setdefault(obj["roleRef"]["name"], []).append(obj)
+    return out
+
+
+def test_the_namespaced_install_binds_the_namespaced_rules_only_in_the_watched_namespaces() -> None:
+    objs = namespaced()
+    role = "semantic-router-operator-manager-role"
+    assert role not in bindings(objs, "ClusterRoleBinding")
+    granted_in = sorted(b["metadata"]["namespace"] for b in bindings(objs, "RoleBinding")[role])
+    (deployment,) = [o for o in objs if o["kind"] == "Deployment"]
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    env = {e["name"]: e["value"] for e in container["env"] if "value" in e}
+    watched = settings.from_env(env).namespaces
+    assert watched and sorted(watched) == granted_in
+    account = deployment["spec"]["template"]["spec"]["serviceAccountName"]
+    for binding in bindings(objs, "RoleBinding")[role]:
+        assert binding["subjects"] == [
+            {"kind": "ServiceAccount", "name": account, "namespace": NAMESPACE}
+        ]
+
+
+def test_the_namespaced_install_keeps_only_the_cluster_scoped_reads_cluster_wide() -> None:
+    cluster = bindings(namespaced(), "ClusterRoleBinding")
+    assert list(cluster) == ["semantic-router-operator-manager-cluster-role"]
+    (role,) = [
+        o for o in namespaced() if o["kind"] == "ClusterRole" and o["metadata"]["name"] in cluster
+    ]
+    assert {r for rule in role["rules"] for r in rule["resources"]} == {
+        "customresourcedefinitions",
+        "storageclasses",
+    }
+    assert {v for rule in role["rules"] for v in rule["verbs"]} <= {"get", "list", "watch"}
+
+
+def test_the_namespaced_install_differs_from_the_default_only_in_bindings_and_namespaces() -> None:
+    def key(o: dict[str, Any]) -> tuple[str, str, str]:
+        return (o["kind"], o["metadata"].get("namespace", ""), o["metadata"]["name"])
+
+    default = {key(o): o for o in built()}
+    confined = {key(o): o for o in namespaced()}
+    assert {k[0] for k in set(default) ^ set(confined)} == {"ClusterRoleBinding", "RoleBinding"}
+    changed = [k for k in set(default) & set(confined) if default[k] != confined[k]]
+    assert changed == [("Deployment", NAMESPACE, DEPLOYMENT)]
+
+
+@pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
+def test_every_object_of_the_namespaced_install_is_valid_on_kubernetes(version: str) -> None:
+    validate_kubernetes(namespaced(), version)
 
 
 def test_the_olm_manifests_build_and_agree_with_the_bundle_annotations() -> None:

@@ -1,6 +1,9 @@
 """config/rbac grants the operator exactly what it needs: every kind the chart can render
 (helm applies them), every read the operator's code makes, what kopf needs for the
 SemanticRouter API, helm's release storage and Events. Nothing more, and no wildcard.
+The namespaced rules (role.yaml) and the cluster-scoped reads (cluster_role.yaml) are apart,
+so that a namespaced install (config/namespaced, OLM's `permissions`) grants the former
+only in the watched namespaces.
 
 The needs are derived from the real artefacts: the chart rendered by real helm with every
 feature on, and the API paths written in the operator's source.
@@ -23,6 +26,7 @@ from tests.support.helm import CHART, CI_VALUES, render
 
 ROOT = Path(__file__).resolve().parents[2]
 ROLE_FILE = ROOT / "config" / "rbac" / "role.yaml"
+CLUSTER_ROLE_FILE = ROOT / "config" / "rbac" / "cluster_role.yaml"
 PACKAGE = ROOT / "operator" / "semantic_router_operator"
 CRD_FILE = ROOT / "crds" / "vllm.ai_semanticrouters.yaml"
 CHART_CRDS = ROOT / "tests" / "chart" / "data" / "crds"
@@ -51,6 +55,12 @@ KOPF_NEEDS: dict[Rule, frozenset[str]] = {
 HELM_STORAGE: dict[Rule, frozenset[str]] = {("", "secrets"): HELM_VERBS}
 # OpenShift: setting a Route's spec.host needs the custom-host subresource.
 ROUTE_CUSTOM_HOST: Rule = ("route.openshift.io", "routes/custom-host")
+# Cluster-scoped resources among those the operator may touch (Kubernetes API reference:
+# StorageClass and CustomResourceDefinition are not namespaced; every kind the chart renders,
+# helm's Secrets, Events and the SemanticRouter CRD (scope Namespaced) are).
+CLUSTER_SCOPED: frozenset[Rule] = frozenset(
+    {("storage.k8s.io", "storageclasses"), ("apiextensions.k8s.io", "customresourcedefinitions")}
+)
 
 
 # --- the chart ---------------------------------------------------------------------------------
@@ -180,11 +190,16 @@ def api_reads() -> dict[Rule, set[str]]:
 # --- the role ----------------------------------------------------------------------------------
 
 
-def role_rules() -> list[dict[str, Any]]:
-    role = yaml.safe_load(ROLE_FILE.read_text())
+def rules_of(path: Path) -> list[dict[str, Any]]:
+    role = yaml.safe_load(path.read_text())
     assert role["kind"] == "ClusterRole"
     rules: list[dict[str, Any]] = role["rules"]
     return rules
+
+
+def role_rules() -> list[dict[str, Any]]:
+    """Everything the operator is granted: the namespaced and the cluster-scoped rules."""
+    return rules_of(ROLE_FILE) + rules_of(CLUSTER_ROLE_FILE)
 
 
 def granted(rules: Iterable[Mapping[str, Any]]) -> dict[Rule, frozenset[str]]:
@@ -336,14 +351,32 @@ def test_the_role_cannot_escalate_its_own_privileges() -> None:
     assert ("", "serviceaccounts/token") not in have
 
 
-def test_the_binding_gives_the_role_to_the_service_account_the_deployment_runs_as() -> None:
+def test_the_namespaced_role_holds_no_cluster_scoped_resource() -> None:
+    assert set(granted(rules_of(ROLE_FILE))) & CLUSTER_SCOPED == set()
+
+
+def test_the_cluster_role_holds_only_reads_of_cluster_scoped_resources() -> None:
+    cluster = granted(rules_of(CLUSTER_ROLE_FILE))
+    assert set(cluster) <= CLUSTER_SCOPED
+    assert all(verbs <= {"get", "list", "watch"} for verbs in cluster.values()), cluster
+
+
+@pytest.mark.parametrize(
+    ("role_file", "suffix"),
+    [(ROLE_FILE, "-manager-role"), (CLUSTER_ROLE_FILE, "-manager-cluster-role")],
+)
+def test_the_binding_gives_the_role_to_the_service_account_the_deployment_runs_as(
+    role_file: Path, suffix: str
+) -> None:
     objs = deploy_manifests.objects(deploy_manifests.kustomize(deploy_manifests.DEFAULT_DIR))
     by_kind: dict[str, list[dict[str, Any]]] = {}
     for obj in objs:
         by_kind.setdefault(obj["kind"], []).append(obj)
     (deployment,) = by_kind["Deployment"]
-    role = next(r for r in by_kind["ClusterRole"] if r["metadata"]["name"].endswith("manager-role"))
-    (binding,) = by_kind["ClusterRoleBinding"]
+    (role,) = [r for r in by_kind["ClusterRole"] if r["metadata"]["name"].endswith(suffix)]
+    (binding,) = [
+        b for b in by_kind["ClusterRoleBinding"] if b["roleRef"]["name"] == role["metadata"]["name"]
+    ]
     assert binding["roleRef"] == {
         "apiGroup": "rbac.authorization.k8s.io",
         "kind": "ClusterRole",
@@ -356,4 +389,4 @@ def test_the_binding_gives_the_role_to_the_service_account_the_deployment_runs_a
             "namespace": deployment["metadata"]["namespace"],
         }
     ]
-    assert role["rules"] == role_rules(), "kustomize must not alter the manager role's rules"
+    assert role["rules"] == rules_of(role_file), "kustomize must not alter the role's rules"
