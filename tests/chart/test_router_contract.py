@@ -18,7 +18,7 @@ import yaml
 from tests.chart.conftest import SCENARIOS, rendered
 from tests.chart.test_operator_config import operator_values, sample_spec
 from tests.chart.validators import configmaps_with_key
-from tests.support.helm import ROOT, HelmError, find, render
+from tests.support.helm import ROOT, HelmError, render
 from tests.support.routerkeys import (
     INVENTORY,
     V040_RENAMES,
@@ -327,6 +327,11 @@ def test_the_chart_refuses_cache_settings_the_router_cannot_honour(
     assert message in str(refused.value)
 
 
-def test_find_is_used_for_configmaps() -> None:
-    objs = render(values={"vllmEndpoints": [ENDPOINT]}, release="sr", namespace="team-a")
-    assert find(objs, "ConfigMap", "sr-config")
+def test_the_configuration_guide_names_the_inventory_commit_and_every_router_flag() -> None:
+    from semantic_router_operator.models import ROUTER_FLAGS
+
+    text = (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
+    section = text.split("## Router features and what they need", 1)[1].split("\n## ", 1)[0]
+    commit = yaml.safe_load(INVENTORY.read_text())["commit"]
+    assert f"`{commit[:8]}`" in section
+    assert all(f"`--{flag}`" in section for flag in ROUTER_FLAGS)
