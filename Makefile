@@ -58,6 +58,12 @@ docs: chart-docs ## Regenerate the generated docs: docs/crd-reference.md (from t
 	$(PY) scripts/crd_reference.py
 
 .PHONY: generate
+ROUTER_SRC ?= ../semantic-router/.git
+ROUTER_COMMIT ?= 3d48f8c9cc0d5b15067ce324a03ec6cc25f192c3
+.PHONY: router-keys
+router-keys: ## Re-read the router config key inventory from the router's Go source (ROUTER_SRC git dir, ROUTER_COMMIT; needs go).
+	scripts/router-config-keys.sh $(ROUTER_SRC) $(ROUTER_COMMIT) tests/chart/data/router-config-keys.json
+
 generate: manifests docs bundle ## Run every generator: the CRD, the generated docs, the OLM bundle and the copies in config/.
 
 ##@ Build

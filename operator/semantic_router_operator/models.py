@@ -71,6 +71,41 @@ RATIO = r"^\s*(0(\.[0-9]*)?|1(\.0*)?|\.[0-9]+)\s*$"
 CONDITION_REASON = r"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$"
 
 
+# --- router container flags ---------------------------------------------------------------------
+
+ROUTER_FLAGS: tuple[str, ...] = (
+    "port",
+    "api-port",
+    "api-bind",
+    "management-auth-mode",
+    "management-remote-exposure",
+    "metrics-port",
+    "enable-api",
+    "secure",
+    "cert-path",
+    "kubeconfig",
+    "namespace",
+    "download-only",
+)
+"""The router's command-line flags (Go `flag` package, cmd/runtime_bootstrap.go at router
+commit 3d48f8c9) other than `--config`, which the image's entrypoint sets. Go's flag parser
+exits with status 2 on any other flag."""
+
+
+def router_flag_problem(arg: str) -> str | None:
+    """Why `arg` would stop the router's flag parser, or None when it is accepted."""
+    if not arg.startswith("-"):
+        return None  # a value of the previous flag (e.g. `--port 50051`)
+    name = arg.lstrip("-").split("=", 1)[0]
+    if name == "config":
+        return "--config is set by the image's entrypoint from the mounted config; remove it"
+    if name in ROUTER_FLAGS:
+        return None
+    return "the router defines no such flag and would exit at start; its flags are " + ", ".join(
+        f"--{flag}" for flag in ROUTER_FLAGS
+    )
+
+
 # --- cross-field rules: one message, two enforcers ---------------------------------------------
 
 
@@ -141,6 +176,42 @@ RULE_HYBRID_MILVUS = Rule(
     message="semantic_cache.backend_type hybrid keeps its entries in Milvus: "
     "set semantic_cache.milvus.connection.host to the Milvus Service address",
 )
+RULE_CACHE_ONE_BACKEND = Rule(
+    cel="(!has(self.redis) || (has(self.backend_type) && self.backend_type == 'redis'))"
+    " && (!has(self.milvus) || (has(self.backend_type)"
+    " && (self.backend_type == 'milvus' || self.backend_type == 'hybrid')))",
+    message="semantic_cache holds a store block its backend_type does not use, which the router "
+    "refuses at start-up: keep only redis (backend_type redis) or milvus (backend_type milvus "
+    "or hybrid)",
+)
+RULE_HYBRID_NO_MEMORY_LIMITS = Rule(
+    cel="!has(self.backend_type) || self.backend_type != 'hybrid'"
+    " || (!has(self.max_entries) && !has(self.eviction_policy))",
+    message="semantic_cache.backend_type hybrid ignores max_entries and eviction_policy (the "
+    "router caps its in-memory index itself): remove them",
+)
+RULE_MILVUS_NO_AUTH = Rule(
+    cel="!has(self.auth) || ((!has(self.auth.enabled) || !self.auth.enabled)"
+    " && !has(self.auth.password_secret_ref))",
+    message="semantic_cache.milvus.connection.auth is not supported: the router (v0.4.0) "
+    "connects to Milvus without credentials; remove auth and restrict access to Milvus "
+    "with a NetworkPolicy",
+)
+RULE_MILVUS_DEFAULT_DATABASE = Rule(
+    cel="!has(self.database) || self.database == '' || self.database == 'default'",
+    message="semantic_cache.milvus.connection.database is not supported: the router (v0.4.0) "
+    "always uses the Milvus database named default; remove database",
+)
+RULE_MILVUS_NO_TLS = Rule(
+    cel="!has(self.tls) || !has(self.tls.enabled) || !self.tls.enabled",
+    message="semantic_cache.milvus.connection.tls is not supported: the router (v0.4.0) "
+    "connects to Milvus in plain text; remove tls or set tls.enabled to false",
+)
+RULE_REDIS_NO_TLS = Rule(
+    cel="!has(self.tls) || !has(self.tls.enabled) || !self.tls.enabled",
+    message="semantic_cache.redis.connection.tls is not supported: the router (v0.4.0) "
+    "connects to Redis in plain text; remove tls or set tls.enabled to false",
+)
 RULE_EXISTING_CLAIM = Rule(
     cel="!has(self.existingClaim) || size(self.existingClaim) == 0 || ("
     "(!has(self.storageClassName) || size(self.storageClassName) == 0)"
@@ -177,6 +248,12 @@ RULES: tuple[Rule, ...] = (
     RULE_REDIS_HOST,
     RULE_MILVUS_HOST,
     RULE_HYBRID_MILVUS,
+    RULE_CACHE_ONE_BACKEND,
+    RULE_HYBRID_NO_MEMORY_LIMITS,
+    RULE_MILVUS_NO_AUTH,
+    RULE_MILVUS_DEFAULT_DATABASE,
+    RULE_MILVUS_NO_TLS,
+    RULE_REDIS_NO_TLS,
     RULE_EXISTING_CLAIM,
     RULE_PDB_EXCLUSIVE,
     RULE_UNIQUE_ENDPOINTS,
@@ -1034,6 +1111,8 @@ class CacheTLSConfig(ConfigModel):
 class RedisConnection(ConfigModel):
     """How the router reaches Redis."""
 
+    model_config = ConfigDict(json_schema_extra=_rules(RULE_REDIS_NO_TLS))
+
     host: str | None = Field(
         None,
         max_length=253,
@@ -1045,7 +1124,15 @@ class RedisConnection(ConfigModel):
         None, description="Secret key holding the Redis password (no plain password field exists)."
     )
     timeout: int | None = Field(None, ge=0, description="Operation timeout in seconds.")
-    tls: CacheTLSConfig | None = Field(None, description="TLS settings.")
+    tls: CacheTLSConfig | None = Field(
+        None, description="TLS settings; not supported by the router (v0.4.0): keep it disabled."
+    )
+
+    @model_validator(mode="after")
+    def _no_tls(self) -> RedisConnection:
+        if self.tls and self.tls.enabled:
+            raise ValueError(RULE_REDIS_NO_TLS.message)
+        return self
 
 
 class VectorField(ConfigModel):
@@ -1114,16 +1201,43 @@ class MilvusAuth(ConfigModel):
 class MilvusConnection(ConfigModel):
     """How the router reaches Milvus."""
 
+    model_config = ConfigDict(
+        json_schema_extra=_rules(
+            RULE_MILVUS_NO_AUTH, RULE_MILVUS_DEFAULT_DATABASE, RULE_MILVUS_NO_TLS
+        )
+    )
+
     host: str | None = Field(
         None,
         max_length=253,
         description="Milvus host, e.g. milvus-standalone.default.svc.cluster.local (required).",
     )
     port: Port | None = Field(None, description="Milvus port (19530 when unset).")
-    database: str | None = Field(None, description="Milvus database name.")
+    database: str | None = Field(
+        None,
+        max_length=255,
+        description="Milvus database; the router (v0.4.0) always uses `default`, so only "
+        "that value is accepted.",
+    )
     timeout: int | None = Field(None, ge=0, description="Operation timeout in seconds.")
-    auth: MilvusAuth | None = Field(None, description="Authentication.")
-    tls: CacheTLSConfig | None = Field(None, description="TLS settings.")
+    auth: MilvusAuth | None = Field(
+        None,
+        description="Authentication; not supported by the router (v0.4.0): it connects "
+        "without credentials, so auth must stay disabled.",
+    )
+    tls: CacheTLSConfig | None = Field(
+        None, description="TLS settings; not supported by the router (v0.4.0): keep it disabled."
+    )
+
+    @model_validator(mode="after")
+    def _router_supports(self) -> MilvusConnection:
+        if self.auth and (self.auth.enabled or self.auth.password_secret_ref):
+            raise ValueError(RULE_MILVUS_NO_AUTH.message)
+        if self.database not in (None, "", "default"):
+            raise ValueError(RULE_MILVUS_DEFAULT_DATABASE.message)
+        if self.tls and self.tls.enabled:
+            raise ValueError(RULE_MILVUS_NO_TLS.message)
+        return self
 
 
 class MilvusIndex(ConfigModel):
@@ -1241,7 +1355,13 @@ class SemanticCacheConfig(ConfigModel):
     """Semantic cache of responses to similar prompts."""
 
     model_config = ConfigDict(
-        json_schema_extra=_rules(RULE_REDIS_HOST, RULE_MILVUS_HOST, RULE_HYBRID_MILVUS)
+        json_schema_extra=_rules(
+            RULE_REDIS_HOST,
+            RULE_MILVUS_HOST,
+            RULE_HYBRID_MILVUS,
+            RULE_CACHE_ONE_BACKEND,
+            RULE_HYBRID_NO_MEMORY_LIMITS,
+        )
     )
 
     enabled: bool | None = Field(None, description="Turn the semantic cache on.")
@@ -1282,6 +1402,14 @@ class SemanticCacheConfig(ConfigModel):
             raise ValueError(RULE_MILVUS_HOST.message)
         if self.backend_type == "hybrid" and not milvus_host:
             raise ValueError(RULE_HYBRID_MILVUS.message)
+        stray_redis = self.redis is not None and self.backend_type != "redis"
+        stray_milvus = self.milvus is not None and self.backend_type not in ("milvus", "hybrid")
+        if stray_redis or stray_milvus:
+            raise ValueError(RULE_CACHE_ONE_BACKEND.message)
+        if self.backend_type == "hybrid" and (
+            self.max_entries is not None or self.eviction_policy is not None
+        ):
+            raise ValueError(RULE_HYBRID_NO_MEMORY_LIMITS.message)
         return self
 
 
@@ -1594,7 +1722,13 @@ class SemanticRouterSpec(ApiModel):
     env: list[EnvVar] | None = Field(
         None, description="Extra environment variables of the router container."
     )
-    args: list[str] | None = Field(None, description="Extra arguments of the router container.")
+    args: list[str] | None = Field(
+        None,
+        description="Extra arguments of the router container, after `--config`. Only the "
+        "router's own flags are accepted (an unknown flag makes it exit at start): "
+        + ", ".join(f"--{flag}" for flag in ROUTER_FLAGS)
+        + ".",
+    )
     gateway: GatewaySpec | None = Field(None, description="Gateway integration mode.")
     envoy: EnvoySpec | None = Field(
         None, description="Envoy sidecar settings (standalone mode only)."
@@ -1607,6 +1741,15 @@ class SemanticRouterSpec(ApiModel):
     service_monitor: ServiceMonitorSpec = _sub(
         ServiceMonitorSpec, "Prometheus Operator ServiceMonitor.", alias="serviceMonitor"
     )
+
+    @field_validator("args")
+    @classmethod
+    def _router_flags(cls, value: list[str] | None) -> list[str] | None:
+        for index, arg in enumerate(value or []):
+            problem = router_flag_problem(arg)
+            if problem:
+                raise ValueError(f"args[{index}] {arg!r}: {problem}")
+        return value
 
     @field_validator("vllm_endpoints")
     @classmethod

@@ -562,8 +562,6 @@ def test_a_misspelled_nested_key_fails_naming_the_key(major: int) -> None:
     ("values_file", "env", "secret"),
     [
         ("redis-cache-values.yaml", "SR_CACHE_REDIS_PASSWORD", "redis-credentials"),
-        ("milvus-cache-values.yaml", "SR_CACHE_MILVUS_PASSWORD", "milvus-credentials"),
-        ("hybrid-cache-values.yaml", "SR_CACHE_MILVUS_PASSWORD", "milvus-credentials"),
     ],
 )
 def test_a_cache_password_is_bound_from_its_secret_and_only_referenced_in_the_config(
@@ -720,8 +718,10 @@ def test_endpoints_become_provider_models_cards_and_a_catch_all_decision() -> No
     assert cards["llama3-8b"]["loras"] == [
         {"name": "llama3-8b-sql", "description": "SQL generation adapter"}
     ]
-    (decision,) = config["routing"]["decisions"]
+    # the catch-all, and the prompt guard's decision (the chart default enables the guard)
+    decision, guard = config["routing"]["decisions"]
     assert [r["model"] for r in decision["modelRefs"]] == names
+    assert guard["name"] == "block-jailbreak"
     qwen = next(m for m in config["providers"]["models"] if m["name"] == "qwen2.5-7b")
     assert qwen["reasoning"]["parameter"] == "enable_thinking"
 
@@ -741,7 +741,9 @@ def test_user_decisions_and_provider_models_are_kept() -> None:
             }
         )
     )
-    assert config["routing"]["decisions"] == [own_decision]
+    # kept first and as written; the enabled prompt guard adds its own decision after them
+    assert config["routing"]["decisions"][0] == own_decision
+    assert [d["name"] for d in config["routing"]["decisions"][1:]] == ["block-jailbreak"]
 
 
 def test_duplicate_endpoint_names_fail_naming_the_field() -> None:

@@ -67,7 +67,8 @@ def rendered_config_text(raw_spec: dict[str, Any]) -> str:
 
 
 def expected_global(raw_spec: dict[str, Any]) -> dict[str, Any]:
-    """routerconfig's `global`, with the credential placeholder the chart puts in."""
+    """routerconfig's `global`, with the credential placeholder and the Kubernetes defaults
+    (no mmBERT download, no tracing, no Response API) the chart puts in."""
     config = models.parse_spec(raw_spec).config
     assert config is not None
     raw = config.model_dump(mode="json", by_alias=True, exclude_none=True)
@@ -76,6 +77,11 @@ def expected_global(raw_spec: dict[str, Any]) -> dict[str, Any]:
     connection = cache.get("redis", {}).get("connection", {})
     if connection.pop("password_secret_ref", None) is not None:
         connection["password"] = "${SR_CACHE_REDIS_PASSWORD}"
+    semantic = expected.setdefault("model_catalog", {}).setdefault("embeddings", {})
+    semantic.setdefault("semantic", {}).setdefault("mmbert_model_path", "")
+    services = expected.setdefault("services", {})
+    services.setdefault("observability", {}).setdefault("tracing", {}).setdefault("enabled", False)
+    services.setdefault("response_api", {}).setdefault("enabled", False)
     return expected
 
 

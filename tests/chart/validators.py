@@ -34,6 +34,8 @@ import referencing
 import yaml
 from kubernetes_validate import utils as kv
 
+from tests.support.routerkeys import contract_problems
+
 ROOT = Path(__file__).resolve().parents[2]
 DATA = Path(__file__).resolve().parent / "data"
 CRD_DIR = DATA / "crds"
@@ -680,6 +682,13 @@ def security_scan(objs: Sequence[Manifest], *, skips: Mapping[str, str] | None =
 # --------------------------------------------------------------------------------------------
 
 
+def validate_router_contract(config_yaml_text: str) -> None:
+    """Every key is one the router's loader knows, and nothing stops or is ignored at start-up."""
+    problems = contract_problems(config_yaml_text)
+    if problems:
+        fail("the router config breaks the router's own contract", problems)
+
+
 def configmaps_with_key(objs: Iterable[Manifest], key: str) -> list[Manifest]:
     """ConfigMaps holding data key `key` (`config.yaml`: router, `envoy.yaml`: Envoy)."""
     return [o for o in objs if o.get("kind") == "ConfigMap" and key in (o.get("data") or {})]
@@ -697,6 +706,7 @@ def validate_release(
     routers = configmaps_with_key(objs, "config.yaml")
     assert len(routers) == 1, f"expected one ConfigMap with config.yaml, got {len(routers)}"
     validate_router_config(routers[0]["data"]["config.yaml"])
+    validate_router_contract(routers[0]["data"]["config.yaml"])
     for envoy in configmaps_with_key(objs, "envoy.yaml"):
         validate_envoy(envoy["data"]["envoy.yaml"])
     scan(objs)

@@ -195,6 +195,40 @@ INVALID: dict[str, Invalid] = {
     "hybrid cache without milvus": rule(
         cache_backend("hybrid", hnsw={"use_hnsw": True}), SC, models.RULE_HYBRID_MILVUS.message
     ),
+    "hybrid cache with a redis block": rule(
+        cache_backend(
+            "hybrid",
+            milvus={"connection": {"host": "milvus"}},
+            redis={"connection": {"host": "redis"}},
+        ),
+        SC,
+        models.RULE_CACHE_ONE_BACKEND.message,
+    ),
+    "hybrid cache with memory limits": rule(
+        cache_backend("hybrid", milvus={"connection": {"host": "milvus"}}, max_entries=10),
+        SC,
+        models.RULE_HYBRID_NO_MEMORY_LIMITS.message,
+    ),
+    "milvus cache with auth": rule(
+        cache_backend("milvus", milvus={"connection": {"host": "m", "auth": {"enabled": True}}}),
+        f"{SC}.milvus.connection",
+        models.RULE_MILVUS_NO_AUTH.message,
+    ),
+    "milvus cache with a database": rule(
+        cache_backend("milvus", milvus={"connection": {"host": "m", "database": "cache"}}),
+        f"{SC}.milvus.connection",
+        models.RULE_MILVUS_DEFAULT_DATABASE.message,
+    ),
+    "milvus cache with tls": rule(
+        cache_backend("milvus", milvus={"connection": {"host": "m", "tls": {"enabled": True}}}),
+        f"{SC}.milvus.connection",
+        models.RULE_MILVUS_NO_TLS.message,
+    ),
+    "redis cache with tls": rule(
+        cache_backend("redis", redis={"connection": {"host": "r", "tls": {"enabled": True}}}),
+        f"{SC}.redis.connection",
+        models.RULE_REDIS_NO_TLS.message,
+    ),
     "existingClaim with a storageClassName": rule(
         set_path("spec.persistence", {"existingClaim": "models", "storageClassName": "gp3"}),
         "spec.persistence",
@@ -496,26 +530,19 @@ def test_secret_references_are_kept_as_references() -> None:
         {
             "config": {
                 "semantic_cache": {
-                    "backend_type": "milvus",
-                    "milvus": {
+                    "backend_type": "redis",
+                    "redis": {
                         "connection": {
-                            "host": "milvus",
-                            "auth": {
-                                "enabled": True,
-                                "username": "root",
-                                "password_secret_ref": {
-                                    "name": "milvus-credentials",
-                                    "key": "password",
-                                },
-                            },
+                            "host": "redis",
+                            "password_secret_ref": {"name": "redis-credentials", "key": "password"},
                         }
                     },
                 }
             }
         }
     )
-    auth = spec.to_dict()["config"]["semantic_cache"]["milvus"]["connection"]["auth"]
-    assert auth["password_secret_ref"] == {"name": "milvus-credentials", "key": "password"}
+    connection = spec.to_dict()["config"]["semantic_cache"]["redis"]["connection"]
+    assert connection["password_secret_ref"] == {"name": "redis-credentials", "key": "password"}
 
 
 def test_spec_error_names_every_bad_field() -> None:
@@ -668,3 +695,23 @@ def test_spec_fragments_of_the_user_documentation_are_accepted(name: str) -> Non
     router["spec"].setdefault("vllmEndpoints", base_router()["spec"]["vllmEndpoints"])
     assert crdcheck.admission_problems(CRD, router) == []
     parse_spec(router["spec"])
+
+
+def test_an_argument_the_router_does_not_define_is_refused_naming_it() -> None:
+    with pytest.raises(SpecError) as refused:
+        parse_spec({"args": ["--enable-api=true", "--enable-system-prompt-api=false"]})
+    [error] = refused.value.errors
+    assert error.path == "spec.args"
+    assert "--enable-system-prompt-api=false" in error.message
+    assert "defines no such flag" in error.message
+
+
+def test_the_routers_own_flags_and_their_values_are_accepted() -> None:
+    args = ["--port", "50051", "--metrics-port=9190", "-enable-api=false", "--secure"]
+    assert parse_spec({"args": args}).args == args
+
+
+def test_config_is_left_to_the_image_entrypoint() -> None:
+    with pytest.raises(SpecError) as refused:
+        parse_spec({"args": ["--config=/tmp/x.yaml"]})
+    assert "entrypoint" in refused.value.errors[0].message

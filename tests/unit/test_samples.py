@@ -192,8 +192,8 @@ def at(value: Any, path: str) -> Any:
         ("milvus_cache", "config.semantic_cache.backend_type", "milvus"),
         (
             "milvus_cache",
-            "config.semantic_cache.milvus.connection.auth.password_secret_ref",
-            {"name": "milvus-credentials", "key": "password"},
+            "config.semantic_cache.milvus.connection.host",
+            "milvus-standalone.default.svc.cluster.local",
         ),
         ("hybrid_cache", "config.semantic_cache.backend_type", "hybrid"),
         ("hybrid_cache", "config.semantic_cache.hnsw.hnsw_m", 32),

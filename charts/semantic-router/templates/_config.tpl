@@ -202,7 +202,14 @@ Each helper returns YAML; callers read it back with fromYaml.
 {{- end -}}
 {{- $_ := set $routing "decisions" (list (dict "name" "default-route" "description" "Catch-all route added by the chart: every request may use every configured model." "priority" 100 "rules" (dict "operator" "AND" "conditions" (list)) "modelRefs" $refs)) -}}
 {{- end -}}
+{{- /* guards: the router loads the jailbreak and PII models only when a decision uses their signal */ -}}
+{{- include "semantic-router.guardDecisions" (dict "routing" $routing "global" (default (dict) $cfg.global) "models" $models "catchAll" (not (default (list) (default (dict) .Values.config.routing).decisions))) -}}
 {{- $_ := set $cfg "routing" $routing -}}
+{{- /* global: the response cache as the router can run it, and Kubernetes defaults for what the router would otherwise reach for */ -}}
+{{- $global := default (dict) $cfg.global -}}
+{{- include "semantic-router.checkResponseCache" (dig "stores" "response_cache" (dict) $global) -}}
+{{- include "semantic-router.kubernetesDefaults" $global -}}
+{{- $_ := set $cfg "global" $global -}}
 {{- /* credentials: password_secret_ref becomes ${ENV}; the env var is bound to the Secret on the router container */ -}}
 {{- $rc := dig "global" "stores" "response_cache" (dict) $cfg -}}
 {{- range (include "semantic-router.credentials" . | fromYaml).items -}}
@@ -275,4 +282,107 @@ Each helper returns YAML; callers read it back with fromYaml.
 {{- end -}}
 {{- end -}}
 {{- toYaml (dict "items" $items) -}}
+{{- end }}
+
+{{/* semantic-router.guardDecisions: adds, to .routing, a jailbreak signal and a blocking decision when the prompt guard is enabled, and (with the chart's catch-all) a PII signal and a decision that records it; a guard some user decision already uses is left alone. */}}
+{{- define "semantic-router.guardDecisions" -}}
+{{- $routing := .routing -}}
+{{- $modules := dig "model_catalog" "modules" (dict) .global -}}
+{{- $used := dict -}}
+{{- range (default (list) $routing.decisions) -}}
+{{- range (dig "rules" "conditions" (list) .) -}}
+{{- $_ := set $used (toString .type) true -}}
+{{- end -}}
+{{- end -}}
+{{- $signals := default (dict) $routing.signals -}}
+{{- $decisions := default (list) $routing.decisions -}}
+{{- $guard := default (dict) $modules.prompt_guard -}}
+{{- if and $guard.enabled (not (hasKey $used "jailbreak")) -}}
+{{- $rule := dict "name" "prompt-guard" "threshold" (default 0.7 $guard.threshold) "description" "Jailbreak attempts, by the prompt guard model (added by the chart)." -}}
+{{- $_ := set $signals "jailbreak" (append (default (list) $signals.jailbreak) $rule) -}}
+{{- $decisions = append $decisions (dict "name" "block-jailbreak" "description" "Refuses prompts the prompt guard flags as jailbreak attempts (added by the chart)." "priority" 1000 "rules" (dict "operator" "OR" "conditions" (list (dict "type" "jailbreak" "name" "prompt-guard"))) "plugins" (list (dict "type" "fast_response" "configuration" (dict "message" "This request was blocked by the prompt guard: it looks like a jailbreak attempt.")))) -}}
+{{- end -}}
+{{- $pii := dig "classifier" "pii" (dict) $modules -}}
+{{- if and .catchAll $pii.model_id .models (not (hasKey $used "pii")) -}}
+{{- $rule := dict "name" "pii-detected" "threshold" (default 0.7 $pii.threshold) "description" "Personal data in the prompt, by the PII classifier (added by the chart)." -}}
+{{- $_ := set $signals "pii" (append (default (list) $signals.pii) $rule) -}}
+{{- $refs := list -}}
+{{- range .models -}}
+{{- $refs = append $refs (dict "model" (toString .name) "use_reasoning" false) -}}
+{{- end -}}
+{{- $decisions = append $decisions (dict "name" "pii-detected" "description" "Requests with personal data, routed like every other request; the PII classifier runs and its result is reported (added by the chart)." "priority" 200 "rules" (dict "operator" "OR" "conditions" (list (dict "type" "pii" "name" "pii-detected"))) "modelRefs" $refs) -}}
+{{- end -}}
+{{- if $signals -}}
+{{- $_ := set $routing "signals" $signals -}}
+{{- end -}}
+{{- if $decisions -}}
+{{- $_ := set $routing "decisions" $decisions -}}
+{{- end -}}
+{{- end }}
+
+{{/* semantic-router.checkResponseCache: fails on response cache settings the router (v0.4.0) refuses at start-up or ignores, and lets a Milvus-backed cache create its collection unless told otherwise. */}}
+{{- define "semantic-router.checkResponseCache" -}}
+{{- $at := "config.global.stores.response_cache" -}}
+{{- $type := default "memory" .backend_type -}}
+{{- if and .redis (ne $type "redis") -}}
+{{- fail (printf "%s.redis is set but backend_type is %s: the router refuses a store block its backend does not use; remove redis or set backend_type redis" $at $type) -}}
+{{- end -}}
+{{- if and .milvus (not (has $type (list "milvus" "hybrid"))) -}}
+{{- fail (printf "%s.milvus is set but backend_type is %s: the router refuses a store block its backend does not use; remove milvus or set backend_type milvus or hybrid" $at $type) -}}
+{{- end -}}
+{{- if and (eq $type "hybrid") (or (hasKey . "max_entries") (hasKey . "eviction_policy")) -}}
+{{- if or .max_entries .eviction_policy -}}
+{{- fail (printf "%s: backend_type hybrid ignores max_entries and eviction_policy (the router caps its in-memory index itself); set them to null" $at) -}}
+{{- end -}}
+{{- end -}}
+{{- $redis := dig "redis" "connection" (dict) . -}}
+{{- if dig "tls" "enabled" false $redis -}}
+{{- fail (printf "%s.redis.connection.tls is not supported: the router (v0.4.0) connects to Redis in plain text; remove tls or set tls.enabled false" $at) -}}
+{{- end -}}
+{{- $milvus := dig "milvus" "connection" (dict) . -}}
+{{- $auth := default (dict) $milvus.auth -}}
+{{- if or $auth.enabled $auth.password $auth.password_secret_ref -}}
+{{- fail (printf "%s.milvus.connection.auth is not supported: the router (v0.4.0) connects to Milvus without credentials; remove auth" $at) -}}
+{{- end -}}
+{{- if not (has (toString (default "default" $milvus.database)) (list "default")) -}}
+{{- fail (printf "%s.milvus.connection.database is not supported: the router (v0.4.0) always uses the database named default; remove database" $at) -}}
+{{- end -}}
+{{- if dig "tls" "enabled" false $milvus -}}
+{{- fail (printf "%s.milvus.connection.tls is not supported: the router (v0.4.0) connects to Milvus in plain text; remove tls or set tls.enabled false" $at) -}}
+{{- end -}}
+{{- if and .milvus (has $type (list "milvus" "hybrid")) -}}
+{{- $dev := default (dict) .milvus.development -}}
+{{- if not (hasKey $dev "auto_create_collection") -}}
+{{- $_ := set $dev "auto_create_collection" true -}}
+{{- $_ := set .milvus "development" $dev -}}
+{{- end -}}
+{{- end -}}
+{{- end }}
+
+{{/* semantic-router.kubernetesDefaults: router defaults that do not fit a Kubernetes install, set explicitly unless the config says otherwise: no second (mmBERT) embedding model, no tracing to a Jaeger that is not there, no Response API without its Redis store. */}}
+{{- define "semantic-router.kubernetesDefaults" -}}
+{{- $semantic := dict -}}
+{{- $catalog := default (dict) (get . "model_catalog") -}}
+{{- $embeddings := default (dict) $catalog.embeddings -}}
+{{- $semantic = default (dict) $embeddings.semantic -}}
+{{- if not (hasKey $semantic "mmbert_model_path") -}}
+{{- $_ := set $semantic "mmbert_model_path" "" -}}
+{{- end -}}
+{{- $_ := set $embeddings "semantic" $semantic -}}
+{{- $_ := set $catalog "embeddings" $embeddings -}}
+{{- $_ := set . "model_catalog" $catalog -}}
+{{- $services := default (dict) (get . "services") -}}
+{{- $observability := default (dict) $services.observability -}}
+{{- $tracing := default (dict) $observability.tracing -}}
+{{- if not (hasKey $tracing "enabled") -}}
+{{- $_ := set $tracing "enabled" false -}}
+{{- end -}}
+{{- $_ := set $observability "tracing" $tracing -}}
+{{- $_ := set $services "observability" $observability -}}
+{{- $responseAPI := default (dict) $services.response_api -}}
+{{- if not (hasKey $responseAPI "enabled") -}}
+{{- $_ := set $responseAPI "enabled" false -}}
+{{- end -}}
+{{- $_ := set $services "response_api" $responseAPI -}}
+{{- $_ := set . "services" $services -}}
 {{- end }}

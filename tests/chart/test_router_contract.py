@@ -1,0 +1,337 @@
+"""Every rendered router config meets the router's own contract at the version the chart ships.
+
+The router's Go module is not served by the Go module proxy, so its loader cannot be built
+here: the contract is the key inventory read from its Go structs (tests/support/routerkeys.py
+says from where) plus the start-up checks of its cache backends and guards.
+"""
+
+from __future__ import annotations
+
+import copy
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.chart.conftest import SCENARIOS, rendered
+from tests.chart.test_operator_config import operator_values, sample_spec
+from tests.chart.validators import configmaps_with_key
+from tests.support.helm import ROOT, HelmError, render
+from tests.support.routerkeys import (
+    INVENTORY,
+    V040_RENAMES,
+    contract_problems,
+    load_inventory,
+    startup_problems,
+    unknown_keys,
+)
+
+SAMPLE_NAMES = sorted(
+    p.name.removeprefix("vllm.ai_v1alpha1_semanticrouter_").removesuffix(".yaml")
+    for p in (ROOT / "samples").glob("*.yaml")
+)
+ENDPOINT = {
+    "name": "a",
+    "model": "llama3-8b",
+    "backend": {"type": "service", "service": {"name": "vllm", "port": 8000}},
+}
+
+
+def config_of(objs: Any) -> str:
+    [configmap] = configmaps_with_key(objs, "config.yaml")
+    text: str = configmap["data"]["config.yaml"]
+    return text
+
+
+def chart_config(values: dict[str, Any]) -> dict[str, Any]:
+    objs = render(values=values, release="sr", namespace="team-a")
+    config: dict[str, Any] = yaml.safe_load(config_of(objs))
+    return config
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_ci_render_router_config_meets_the_router_contract(scenario: str) -> None:
+    assert contract_problems(config_of(rendered(scenario))) == []
+
+
+def resolvable(spec: dict[str, Any]) -> dict[str, Any]:
+    """`spec` with Llama Stack backends (found by listing Services) as the Service found."""
+    spec = copy.deepcopy(spec)
+    for endpoint in spec.get("vllmEndpoints") or []:
+        if endpoint["backend"]["type"] == "llamastack":
+            service = {"name": "llama-stack", "port": 8321}
+            endpoint["backend"] = {"type": "service", "service": service}
+    return spec
+
+
+@pytest.mark.parametrize("name", SAMPLE_NAMES)
+def test_sample_router_config_meets_the_router_contract(name: str) -> None:
+    spec = resolvable(sample_spec(name))
+    values = operator_values(spec)
+    if (spec.get("openshift") or {}).get("routes", {}).get("enabled"):
+        values["platform"] = "openshift"  # Routes render only where OpenShift serves them
+    objs = render(values=values, release="sr", namespace="team-a")
+    assert contract_problems(config_of(objs)) == []
+
+
+def test_the_inventory_names_the_router_commit_it_was_read_from() -> None:
+    data = yaml.safe_load(INVENTORY.read_text())
+    assert data["commit"] == "3d48f8c9cc0d5b15067ce324a03ec6cc25f192c3"
+    assert data["root"] == "CanonicalConfig"
+    assert {"version", "listeners", "providers", "routing", "global"} <= set(
+        data["structs"]["CanonicalConfig"]
+    )
+
+
+def test_an_unknown_key_anywhere_is_reported_with_its_path() -> None:
+    inventory = load_inventory()
+    config = {
+        "version": "v0.3",
+        "typo": 1,
+        "global": {"stores": {"response_cache": {"milvus": {"connection": {"hots": "m"}}}}},
+        "routing": {"decisions": [{"name": "d", "prioritty": 1}]},
+        "providers": {"models": [{"name": "m", "backend_refs": [{"endpont": "x:1"}]}]},
+    }
+    assert unknown_keys(config, inventory) == [
+        "global.stores.response_cache.milvus.connection.hots",
+        "providers.models[0].backend_refs[0].endpont",
+        "routing.decisions[0].prioritty",
+        "typo",
+    ]
+
+
+def test_the_v040_provider_names_are_known_and_the_older_ones_are_not() -> None:
+    inventory = load_inventory()
+    current = {
+        "providers": {"defaults": {"model": "m"}, "models": [{"name": "m", "reasoning": {}}]}
+    }
+    older = {
+        "providers": {"defaults": {"default_model": "m"}, "models": [{"reasoning_family": "q"}]}
+    }
+    assert unknown_keys(current, inventory) == []
+    assert unknown_keys(older, inventory) == [
+        "providers.defaults.default_model",
+        "providers.models[0].reasoning_family",
+    ]
+
+
+def test_the_v040_renames_are_what_vllm_sr_040_migrate_does(tmp_path: Path) -> None:
+    legacy = {
+        "version": "v0.3",
+        "providers": {
+            "defaults": {
+                "default_model": "m",
+                "default_reasoning_effort": "low",
+                "reasoning_families": {"q": {"type": "chat_template_kwargs", "parameter": "t"}},
+            },
+            "models": [
+                {"name": "m", "reasoning_family": "q", "backend_refs": [{"endpoint": "h:1"}]}
+            ],
+        },
+    }
+    source = tmp_path / "config.yaml"
+    source.write_text(yaml.safe_dump(legacy))
+    out = tmp_path / "migrated.yaml"
+    vllm_sr = str(Path(__import__("sys").executable).parent / "vllm-sr")
+    subprocess.run(
+        [vllm_sr, "config", "migrate", "--config", str(source), "--output", str(out)],
+        check=True,
+        capture_output=True,
+    )
+    providers = yaml.safe_load(out.read_text())["providers"]
+    renames = V040_RENAMES["CanonicalProviderDefaults"]
+    assert set(providers["defaults"]) == {v for v in renames.values() if v}
+    assert "reasoning" in providers["models"][0]
+    assert "reasoning_family" not in providers["models"][0]
+
+
+@pytest.mark.parametrize(
+    ("cache", "problem"),
+    [
+        (
+            {
+                "backend_type": "hybrid",
+                "milvus": {"development": {"auto_create_collection": True}},
+                "redis": {},
+            },
+            "redis configuration is not valid when backend_type is hybrid",
+        ),
+        ({"backend_type": "memory", "milvus": {}}, "milvus configuration is not valid"),
+        ({"backend_type": "hybrid"}, "milvus configuration is required for hybrid"),
+        ({"backend_type": "hybrid", "max_entries": 5, "milvus": {}}, "hybrid ignores max_entries"),
+        (
+            {"backend_type": "milvus", "milvus": {"connection": {"auth": {"enabled": True}}}},
+            "milvus auth is ignored",
+        ),
+        ({"backend_type": "milvus", "milvus": {}}, "auto_create_collection"),
+        (
+            {"backend_type": "redis", "redis": {"connection": {"tls": {"enabled": True}}}},
+            "redis tls is ignored",
+        ),
+    ],
+)
+def test_the_startup_checks_find_what_the_router_refuses_or_ignores(
+    cache: dict[str, Any], problem: str
+) -> None:
+    config = {"global": {"stores": {"response_cache": cache}}}
+    assert any(problem in p for p in startup_problems(config)), startup_problems(config)
+
+
+def test_an_enabled_prompt_guard_without_a_jailbreak_decision_is_a_problem() -> None:
+    config = {"global": {"model_catalog": {"modules": {"prompt_guard": {"enabled": True}}}}}
+    assert startup_problems(config) == [
+        "prompt_guard is enabled but no decision uses a jailbreak signal"
+    ]
+
+
+def test_the_chart_adds_a_blocking_decision_for_an_enabled_prompt_guard() -> None:
+    config = chart_config({"vllmEndpoints": [ENDPOINT]})
+    [rule] = config["routing"]["signals"]["jailbreak"]
+    [decision] = [d for d in config["routing"]["decisions"] if d["name"] == "block-jailbreak"]
+    assert decision["rules"]["conditions"] == [{"type": "jailbreak", "name": rule["name"]}]
+    assert decision["plugins"][0]["type"] == "fast_response"
+    assert decision["priority"] > max(
+        d["priority"] for d in config["routing"]["decisions"] if d is not decision
+    )
+
+
+def test_the_chart_adds_no_guard_decision_when_the_prompt_guard_is_off() -> None:
+    guard = {
+        "config": {"global": {"model_catalog": {"modules": {"prompt_guard": {"enabled": False}}}}}
+    }
+    config = chart_config({"vllmEndpoints": [ENDPOINT], **guard})
+    assert "jailbreak" not in config["routing"].get("signals", {})
+    assert [d["name"] for d in config["routing"]["decisions"]] == ["default-route"]
+
+
+def test_the_chart_keeps_a_jailbreak_decision_the_user_wrote() -> None:
+    decision = {
+        "name": "mine",
+        "priority": 5,
+        "rules": {"operator": "OR", "conditions": [{"type": "jailbreak", "name": "strict"}]},
+        "plugins": [{"type": "fast_response", "configuration": {"message": "no"}}],
+    }
+    routing = {
+        "signals": {"jailbreak": [{"name": "strict", "threshold": 0.4}]},
+        "decisions": [decision],
+    }
+    config = chart_config({"vllmEndpoints": [ENDPOINT], "config": {"routing": routing}})
+    assert config["routing"]["decisions"] == [decision]
+
+
+def test_a_pii_classifier_gets_a_decision_that_routes_as_usual_and_loads_it() -> None:
+    pii = {"model_id": "models/mom-pii-classifier", "threshold": 0.7}
+    values = {
+        "vllmEndpoints": [ENDPOINT],
+        "config": {"global": {"model_catalog": {"modules": {"classifier": {"pii": pii}}}}},
+    }
+    config = chart_config(values)
+    [decision] = [d for d in config["routing"]["decisions"] if d["name"] == "pii-detected"]
+    assert decision["rules"]["conditions"] == [{"type": "pii", "name": "pii-detected"}]
+    assert decision["modelRefs"] == [{"model": "llama3-8b", "use_reasoning": False}]
+    assert "plugins" not in decision
+
+
+def test_the_chart_turns_off_router_defaults_that_reach_for_missing_services() -> None:
+    config = chart_config({"vllmEndpoints": [ENDPOINT]})["global"]
+    assert config["model_catalog"]["embeddings"]["semantic"]["mmbert_model_path"] == ""
+    assert config["services"]["observability"]["tracing"]["enabled"] is False
+    assert config["services"]["response_api"]["enabled"] is False
+
+
+def test_a_users_tracing_setting_is_kept() -> None:
+    tracing = {"enabled": True, "exporter": {"endpoint": "otel:4317"}}
+    values = {"config": {"global": {"services": {"observability": {"tracing": tracing}}}}}
+    config = chart_config({"vllmEndpoints": [ENDPOINT], **values})
+    assert config["global"]["services"]["observability"]["tracing"]["enabled"] is True
+
+
+def test_a_milvus_backed_cache_creates_its_collection_unless_told_otherwise() -> None:
+    base = {
+        "backend_type": "milvus",
+        "max_entries": None,
+        "eviction_policy": None,
+        "milvus": {"connection": {"host": "milvus"}},
+    }
+    config = chart_config({"config": {"global": {"stores": {"response_cache": base}}}})
+    cache = config["global"]["stores"]["response_cache"]
+    assert cache["milvus"]["development"] == {"auto_create_collection": True}
+    told = copy.deepcopy(base)
+    told["milvus"]["development"] = {"auto_create_collection": False}
+    config = chart_config({"config": {"global": {"stores": {"response_cache": told}}}})
+    assert config["global"]["stores"]["response_cache"]["milvus"]["development"] == {
+        "auto_create_collection": False
+    }
+
+
+@pytest.mark.parametrize(
+    ("cache", "message"),
+    [
+        (
+            {
+                "backend_type": "hybrid",
+                "milvus": {"connection": {"host": "m"}},
+                "redis": {"connection": {"host": "r"}},
+            },
+            "response_cache.redis is set but backend_type is hybrid",
+        ),
+        (
+            {"backend_type": "hybrid", "milvus": {"connection": {"host": "m"}}},
+            "backend_type hybrid ignores max_entries and eviction_policy",
+        ),
+        (
+            {
+                "backend_type": "milvus",
+                "max_entries": None,
+                "eviction_policy": None,
+                "milvus": {"connection": {"host": "m", "auth": {"enabled": True}}},
+            },
+            "milvus.connection.auth is not supported",
+        ),
+        (
+            {
+                "backend_type": "milvus",
+                "max_entries": None,
+                "eviction_policy": None,
+                "milvus": {"connection": {"host": "m", "database": "cache"}},
+            },
+            "milvus.connection.database is not supported",
+        ),
+        (
+            {
+                "backend_type": "milvus",
+                "max_entries": None,
+                "eviction_policy": None,
+                "milvus": {"connection": {"host": "m", "tls": {"enabled": True}}},
+            },
+            "milvus.connection.tls is not supported",
+        ),
+        (
+            {
+                "backend_type": "redis",
+                "max_entries": None,
+                "eviction_policy": None,
+                "redis": {"connection": {"host": "r", "tls": {"enabled": True}}},
+            },
+            "redis.connection.tls is not supported",
+        ),
+    ],
+)
+def test_the_chart_refuses_cache_settings_the_router_cannot_honour(
+    cache: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(HelmError) as refused:
+        render(values={"config": {"global": {"stores": {"response_cache": cache}}}})
+    assert message in str(refused.value)
+
+
+def test_the_configuration_guide_names_the_inventory_commit_and_every_router_flag() -> None:
+    from semantic_router_operator.models import ROUTER_FLAGS
+
+    text = (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
+    section = text.split("## Router features and what they need", 1)[1].split("\n## ", 1)[0]
+    commit = yaml.safe_load(INVENTORY.read_text())["commit"]
+    assert f"`{commit[:8]}`" in section
+    assert all(f"`--{flag}`" in section for flag in ROUTER_FLAGS)
