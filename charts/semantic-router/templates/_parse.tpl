@@ -1,0 +1,48 @@
+{{/*
+Reading YAML back without losing anything. Helm's fromYaml does not fail on bad input: it returns
+a map holding an "Error" key, and a key YAML treats specially (`<<`, the merge key) silently folds
+one mapping into another. The helpers below fail the render instead, naming the cause.
+*/}}
+
+{{/* semantic-router.parse: fromYaml of .text that fails the render (naming .what) when the YAML does not parse. */}}
+{{- define "semantic-router.parse" -}}
+{{- $parsed := fromYaml .text -}}
+{{- if and (hasKey $parsed "Error") (eq (len (keys $parsed)) 1) (kindIs "string" (get $parsed "Error")) -}}
+{{- fail (printf "%s does not read back as YAML (%s): this is a chart defect, please report it with your values" .what (get $parsed "Error")) -}}
+{{- end -}}
+{{- toJson $parsed -}}
+{{- end }}
+
+{{/* semantic-router.mergeKeys: the paths under .at (prefixed .path) of every key `<<`, one per line; YAML reads such a key as a merge, not as data. */}}
+{{- define "semantic-router.mergeKeys" -}}
+{{- $path := .path -}}
+{{- if kindIs "map" .at -}}
+{{- range $k, $v := .at -}}
+{{- if eq $k "<<" -}}
+{{- printf "%s.<<\n" $path -}}
+{{- end -}}
+{{- include "semantic-router.mergeKeys" (dict "at" $v "path" (printf "%s.%s" $path $k)) -}}
+{{- end -}}
+{{- else if kindIs "slice" .at -}}
+{{- range $i, $v := .at -}}
+{{- include "semantic-router.mergeKeys" (dict "at" $v "path" (printf "%s[%d]" $path $i)) -}}
+{{- end -}}
+{{- end -}}
+{{- end }}
+
+{{/* semantic-router.routerConfigChecked: the router config YAML, after proving it reads back (in Helm, in the router) as exactly the data written. */}}
+{{- define "semantic-router.routerConfigChecked" -}}
+{{- $found := list -}}
+{{- range $field, $at := dict "config" .Values.config "reasoningFamilies" .Values.reasoningFamilies -}}
+{{- $found = concat $found (splitList "\n" (include "semantic-router.mergeKeys" (dict "at" $at "path" $field)) | compact) -}}
+{{- end -}}
+{{- if $found -}}
+{{- fail (printf "%s: a key named `<<` is a YAML merge key, so the router would not read it as written (it merges or fails); rename or remove that key" (join ", " $found)) -}}
+{{- end -}}
+{{- $text := include "semantic-router.routerConfig" . -}}
+{{- $parsed := include "semantic-router.parse" (dict "text" $text "what" "the rendered router config (config.yaml)") | fromJson -}}
+{{- if ne (toYaml $parsed) $text -}}
+{{- fail "the rendered router config (config.yaml) does not read back as the data written: a key or value YAML treats specially; check keys such as `<<` in config" -}}
+{{- end -}}
+{{- $text -}}
+{{- end }}
