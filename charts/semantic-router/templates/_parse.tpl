@@ -13,16 +13,19 @@ one mapping into another. The helpers below fail the render instead, naming the 
 {{- toJson $parsed -}}
 {{- end }}
 
-{{/* semantic-router.mergeKeys: the paths under .at (prefixed .path) of every key `<<`, one per line; YAML reads such a key as a merge, not as data. */}}
+{{/* semantic-router.mergeKeys: the paths under .at (prefixed .path) of every key `<<` or `=` and every value `=`, one per line; YAML 1.1 reads
+the first as a merge and the second as its "value" type, not as data (PyYAML, which vllm-sr uses, cannot load it), and toYaml writes both unquoted. */}}
 {{- define "semantic-router.mergeKeys" -}}
 {{- $path := .path -}}
 {{- if kindIs "map" .at -}}
 {{- range $k, $v := .at -}}
-{{- if eq $k "<<" -}}
-{{- printf "%s.<<\n" $path -}}
+{{- if has $k (list "<<" "=") -}}
+{{- printf "%s.%s\n" $path $k -}}
 {{- end -}}
 {{- include "semantic-router.mergeKeys" (dict "at" $v "path" (printf "%s.%s" $path $k)) -}}
 {{- end -}}
+{{- else if and (kindIs "string" .at) (eq .at "=") -}}
+{{- printf "%s = \"=\"\n" $path -}}
 {{- else if kindIs "slice" .at -}}
 {{- range $i, $v := .at -}}
 {{- include "semantic-router.mergeKeys" (dict "at" $v "path" (printf "%s[%d]" $path $i)) -}}
@@ -37,7 +40,7 @@ one mapping into another. The helpers below fail the render instead, naming the 
 {{- $found = concat $found (splitList "\n" (include "semantic-router.mergeKeys" (dict "at" $at "path" $field)) | compact) -}}
 {{- end -}}
 {{- if $found -}}
-{{- fail (printf "%s: a key named `<<` is a YAML merge key, so the router would not read it as written (it merges or fails); rename or remove that key" (join ", " $found)) -}}
+{{- fail (printf "%s: a key named `<<` (a YAML merge key), or a key or value that is just `=` (YAML 1.1's value type), does not read back as written (`<<` merges or fails, `=` breaks vllm-sr); rename or remove the key, or change the value" (join ", " $found)) -}}
 {{- end -}}
 {{- $text := include "semantic-router.routerConfig" . -}}
 {{- $parsed := include "semantic-router.parse" (dict "text" $text "what" "the rendered router config (config.yaml)") | fromJson -}}
