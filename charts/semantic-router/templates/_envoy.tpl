@@ -7,7 +7,7 @@ router down) goes to the default model (providers.defaults.model), as in the rou
 without a default model that has a backend it gets a 404 JSON error.
 */}}
 {{- define "semantic-router.envoyConfig" -}}
-{{- $cfg := include "semantic-router.parse" (dict "text" (include "semantic-router.routerConfig" .) "what" "the router config") | fromJson -}}
+{{- $cfg := include "semantic-router.parse" (dict "text" (include "semantic-router.routerConfigChecked" .) "what" "the router config") | fromJson -}}
 {{- $upstreams := (include "semantic-router.parse" (dict "text" (include "semantic-router.upstreams" (dict "config" $cfg)) "what" "the Envoy upstreams") | fromJson).items -}}
 {{- $defaultModel := toString (dig "providers" "defaults" "model" "" $cfg) -}}
 {{- $default := dict -}}

@@ -33,7 +33,7 @@ the first as a merge and the second as its "value" type, not as data (PyYAML, wh
 {{- end -}}
 {{- end }}
 
-{{/* semantic-router.routerConfigChecked (configmap.yaml, rendered in every release, so once per render): the router config YAML, after proving it reads back (in Helm, in the router) as exactly the data written. */}}
+{{/* semantic-router.routerConfigChecked (configmap.yaml and the Envoy config, whichever renders first fails naming the field): the router config YAML, after proving it reads back (in Helm, in the router) as exactly the data written. */}}
 {{- define "semantic-router.routerConfigChecked" -}}
 {{- $found := list -}}
 {{- range $field, $at := dict "config" .Values.config "reasoningFamilies" .Values.reasoningFamilies -}}
