@@ -626,7 +626,8 @@ class AutoscalingSpec(ApiModel):
 
 
 class ProbeSpec(ApiModel):
-    """A container probe against the router's health endpoint; unset timings use the chart's."""
+    """A TCP probe of the router's ext_proc port, which opens once models are loaded; unset
+    timings use the chart's."""
 
     enabled: bool = Field(True, description="Run this probe.")
     initial_delay_seconds: int | None = Field(
@@ -881,14 +882,16 @@ class EnvoyExtProcSpec(ApiModel):
     failure_mode_allow: bool | None = Field(
         None,
         alias="failureModeAllow",
-        description="true lets requests through when the router fails (fail open); the default "
-        "false fails them, so guards and routing are never silently skipped.",
+        description="true lets requests through when the router fails (fail open): they skip "
+        "the router and go to the default model; the default false fails them with 5xx, so "
+        "guards and routing are never silently skipped.",
     )
     message_timeout: str | None = Field(
         None,
         alias="messageTimeout",
         pattern=DURATION,
-        description="Time the router has for each ext_proc message, e.g. 60s.",
+        description="Time the router has for each ext_proc message (one step, not the whole "
+        "chat); 1200s by default, as in the router's reference Envoy config.",
     )
 
     @field_validator("message_timeout")
@@ -925,7 +928,10 @@ class EnvoyUpstreamTLSSpec(ApiModel):
 
 
 class EnvoySpec(ApiModel):
-    """The Envoy sidecar of standalone mode; unset fields keep the chart's defaults."""
+    """The Envoy sidecar of standalone mode; unset fields keep the chart's defaults.
+
+    Envoy routes on the x-selected-model header the router sets; a request without a router
+    selection goes to the default model, or gets a 404 JSON error when there is none."""
 
     image: EnvoyImageSpec | None = Field(None, description="Envoy image.")
     port: Port | None = Field(None, description="Envoy listener port (8801 by default).")
@@ -1685,13 +1691,22 @@ class SemanticRouterSpec(ApiModel):
     )
     autoscaling: AutoscalingSpec = _sub(AutoscalingSpec, "HorizontalPodAutoscaler.")
     startup_probe: ProbeSpec | None = Field(
-        None, alias="startupProbe", description="Startup probe."
+        None,
+        alias="startupProbe",
+        description="Startup probe: TCP on the ext_proc port, which the router opens after "
+        "downloading and loading its models. Budget periodSeconds x failureThreshold, 10s x 360 "
+        "= 60 minutes by default, for a first model download.",
     )
     liveness_probe: ProbeSpec | None = Field(
-        None, alias="livenessProbe", description="Liveness probe."
+        None,
+        alias="livenessProbe",
+        description="Liveness probe: TCP on the ext_proc port; starts after the startup probe.",
     )
     readiness_probe: ProbeSpec | None = Field(
-        None, alias="readinessProbe", description="Readiness probe."
+        None,
+        alias="readinessProbe",
+        description="Readiness probe: TCP on the ext_proc port (the router serves no gRPC health "
+        "service).",
     )
     security_context: FreeForm | None = Field(
         None,

@@ -303,7 +303,7 @@ def test_envoy_admin_is_bound_to_loopback_and_ext_proc_fails_closed() -> None:
     assert address["address"]["socket_address"] == {"address": "127.0.0.1", "port_value": 50051}
 
 
-def test_envoy_routes_each_model_header_to_its_cluster_and_rejects_requests_without_one() -> None:
+def test_envoy_routes_each_model_header_to_its_cluster_and_the_rest_to_the_default() -> None:
     envoy = envoy_config(render([CI / "everything-values.yaml"]))
     hcm = envoy["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]
     routes = hcm["typed_config"]["route_config"]["virtual_hosts"][0]["routes"]
@@ -315,8 +315,9 @@ def test_envoy_routes_each_model_header_to_its_cluster_and_rejects_requests_with
     assert set(by_model) == {"llama3-8b", "qwen2.5-7b", "llama-3.3-70b-instruct", "deepseek-r1"}
     fallback = routes[-1]
     assert "headers" not in fallback["match"]
-    assert fallback["direct_response"]["status"] == 404
-    assert "model_not_selected" in fallback["direct_response"]["body"]["inline_string"]
+    # The first endpoint's model is the default model: the reference's default route.
+    assert fallback["route"]["cluster"] == by_model["llama3-8b"]
+    assert "direct_response" not in fallback
     clusters = {c["name"]: c for c in envoy["static_resources"]["clusters"]}
     qwen = clusters[by_model["qwen2.5-7b"]]
     assert qwen["type"] == "STRICT_DNS"
@@ -332,6 +333,24 @@ def test_envoy_routes_each_model_header_to_its_cluster_and_rejects_requests_with
     kserve = clusters[by_model["llama3-8b"]]
     tls = kserve["transport_socket"]["typed_config"]
     assert tls["sni"] == "llama-3-8b-predictor.default.svc.cluster.local"
+
+
+def test_without_a_default_model_that_has_a_backend_unselected_requests_get_a_json_404() -> None:
+    values = {
+        "vllmEndpoints": [KSERVE],
+        "config": {
+            "providers": {
+                "defaults": {"model": "hosted-elsewhere"},
+                "models": [{"name": "hosted-elsewhere"}],
+            }
+        },
+    }
+    envoy = envoy_config(render(values=values))
+    hcm = envoy["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]
+    fallback = hcm["typed_config"]["route_config"]["virtual_hosts"][0]["routes"][-1]
+    assert "headers" not in fallback["match"]
+    assert fallback["direct_response"]["status"] == 404
+    assert "model_not_selected" in fallback["direct_response"]["body"]["inline_string"]
 
 
 def test_one_model_with_http_and_https_backends_fails_naming_the_model() -> None:
@@ -755,6 +774,6 @@ def test_the_tools_database_is_written_as_json() -> None:
     objs = render([CI / "simple-values.yaml"])
     tools = yaml.safe_load(one(objs, "ConfigMap", "test-config")["data"]["tools_db.json"])
     assert tools[0]["tool"]["function"]["name"] == "get_weather"
-    mounts = {m["name"]: m["mountPath"] for m in container(objs, "router")["volumeMounts"]}
-    assert mounts["config"] == "/app/config"
-    assert mounts["models"] == "/app/models"
+    mounts = {m["mountPath"]: m for m in container(objs, "router")["volumeMounts"]}
+    assert mounts["/app/config/tools_db.json"]["subPath"] == "tools_db.json"
+    assert mounts["/app/models"]["name"] == "models"

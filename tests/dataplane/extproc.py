@@ -15,6 +15,11 @@ It does, on the wire, what the router does for routing and nothing more:
 - response body and trailers: passed through unchanged.
 
 Everything it saw is recorded per HTTP request in `RouterStub.exchanges`.
+
+It is served as strictly as the router serves (`tests/support/router_contract.py`, read from the
+router's source): the gRPC server registers the ExternalProcessor service and nothing else (no
+grpc.health.v1, no reflection) and listens on all interfaces; `StandInRouter` adds the metrics
+listener (all interfaces) and the management API (127.0.0.1 only), on free ports.
 """
 
 from __future__ import annotations
@@ -25,11 +30,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import grpc
+from aiohttp import web
 from envoy.config.core.v3 import base_pb2
 from envoy.extensions.filters.http.ext_proc.v3 import processing_mode_pb2
 from envoy.service.ext_proc.v3 import external_processor_pb2 as pb
 from envoy.service.ext_proc.v3 import external_processor_pb2_grpc as pb_grpc
 from envoy.type.v3 import http_status_pb2
+
+from tests.support import router_contract
 
 SELECTED_MODEL_HEADER = "x-selected-model"
 RESPONSE_MODEL_HEADER = "x-vsr-selected-model"
@@ -181,8 +189,11 @@ class RouterStub(pb_grpc.ExternalProcessorServicer):  # type: ignore[misc]
                 yield pb.ProcessingResponse(response_trailers=pb.TrailersResponse())
 
 
-async def serve(stub: RouterStub) -> tuple[grpc.aio.Server, int]:
-    """Start `stub` on a free loopback port; returns the server and its port."""
+async def serve(
+    stub: RouterStub, host: str = router_contract.LISTENERS["grpc"].bind
+) -> tuple[grpc.aio.Server, int]:
+    """Start `stub` on a free port of `host` (the router's bind by default); returns the server
+    and its port. Only the ExternalProcessor service is registered, as in the router."""
     server = grpc.aio.server(
         options=[
             ("grpc.max_receive_message_length", 64 * 1024 * 1024),
@@ -190,6 +201,56 @@ async def serve(stub: RouterStub) -> tuple[grpc.aio.Server, int]:
         ]
     )
     pb_grpc.add_ExternalProcessorServicer_to_server(stub, server)
-    port = server.add_insecure_port("127.0.0.1:0")
+    port = server.add_insecure_port(f"{host}:0")
     await server.start()
     return server, port
+
+
+async def _http_listener(host: str, paths: dict[str, str]) -> tuple[web.AppRunner, int]:
+    app = web.Application()
+    for path, body in paths.items():
+
+        async def answer(_: web.Request, body: str = body) -> web.Response:
+            return web.Response(text=body)
+
+        app.router.add_get(path, answer)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, host, 0).start()
+    return runner, int(runner.addresses[0][1])
+
+
+class StandInRouter:
+    """The router's three listeners, bound as the router binds them, on free ports.
+
+    `ports` maps the router's own port numbers (50051, 9190, 8080) to the ports listened on,
+    so a rendered Deployment's probes can be run against it (`tests/dataplane/kubelet.py`).
+    """
+
+    def __init__(self, stub: RouterStub) -> None:
+        self.stub = stub
+        self.ports: dict[int, int] = {}
+        self._grpc: grpc.aio.Server | None = None
+        self._http: list[web.AppRunner] = []
+
+    async def start(self) -> None:
+        listeners = router_contract.LISTENERS
+        self._grpc, grpc_port = await serve(self.stub, listeners["grpc"].bind)
+        self.ports[listeners["grpc"].port] = grpc_port
+        metrics, metrics_port = await _http_listener(
+            listeners["metrics"].bind, {"/metrics": "# router stand-in\n"}
+        )
+        api, api_port = await _http_listener(
+            listeners["api"].bind, {"/health": '{"status":"healthy"}'}
+        )
+        self._http = [metrics, api]
+        self.ports[listeners["metrics"].port] = metrics_port
+        self.ports[listeners["api"].port] = api_port
+
+    async def stop(self) -> None:
+        if self._grpc is not None:
+            await self._grpc.stop(grace=None)
+            self._grpc = None
+        for runner in self._http:
+            await runner.cleanup()
+        self._http = []

@@ -1,7 +1,7 @@
 {{/*
 The router config (canonical v0.3) and the facts derived from it: backend addresses,
 credential env vars and the per-model upstream groups the Envoy sidecar routes to.
-Each helper returns YAML; callers read it back with fromYaml.
+Each helper returns YAML; callers read it back with semantic-router.parse (never a bare fromYaml).
 */}}
 
 {{/* semantic-router.endpoints: every vllmEndpoints entry with its backend address resolved ({items: [...]}); fails naming the field on bad input. */}}
@@ -98,7 +98,7 @@ Each helper returns YAML; callers read it back with fromYaml.
 {{- define "semantic-router.routerConfig" -}}
 {{- $cfg := deepCopy (default (dict) .Values.config) -}}
 {{- $_ := set $cfg "version" (default "v0.3" $cfg.version) -}}
-{{- $endpoints := (include "semantic-router.endpoints" . | fromYaml).items -}}
+{{- $endpoints := (include "semantic-router.parse" (dict "text" (include "semantic-router.endpoints" .) "what" "the endpoints") | fromJson).items -}}
 {{- $families := default (dict) .Values.reasoningFamilies -}}
 {{- /* listeners: the router owns one only in standalone mode, matching the Envoy sidecar */ -}}
 {{- if include "semantic-router.standalone" . -}}
@@ -212,7 +212,7 @@ Each helper returns YAML; callers read it back with fromYaml.
 {{- $_ := set $cfg "global" $global -}}
 {{- /* credentials: password_secret_ref becomes ${ENV}; the env var is bound to the Secret on the router container */ -}}
 {{- $rc := dig "global" "stores" "response_cache" (dict) $cfg -}}
-{{- range (include "semantic-router.credentials" . | fromYaml).items -}}
+{{- range (include "semantic-router.parse" (dict "text" (include "semantic-router.credentials" .) "what" "the credentials") | fromJson).items -}}
 {{- $at := dict -}}
 {{- if eq .env "SR_CACHE_REDIS_PASSWORD" -}}
 {{- $at = dig "redis" "connection" (dict) $rc -}}

@@ -2,11 +2,20 @@
 semantic-router.envoyConfig: the standalone-mode Envoy bootstrap, the same shape `vllm-sr config envoy`
 generates: listener -> http_connection_manager -> ext_proc (router on 127.0.0.1) -> router filter,
 one route and one cluster per model keyed on the x-selected-model header the router sets.
-Requests the router did not assign a model get a 404 JSON error instead of a guessed model.
+A request without a router selection (the router passed it on without choosing, or fail open with the
+router down) goes to the default model (providers.defaults.model), as in the router's reference config;
+without a default model that has a backend it gets a 404 JSON error.
 */}}
 {{- define "semantic-router.envoyConfig" -}}
-{{- $cfg := include "semantic-router.routerConfig" . | fromYaml -}}
-{{- $upstreams := (include "semantic-router.upstreams" (dict "config" $cfg) | fromYaml).items -}}
+{{- $cfg := include "semantic-router.parse" (dict "text" (include "semantic-router.routerConfigChecked" .) "what" "the router config") | fromJson -}}
+{{- $upstreams := (include "semantic-router.parse" (dict "text" (include "semantic-router.upstreams" (dict "config" $cfg)) "what" "the Envoy upstreams") | fromJson).items -}}
+{{- $defaultModel := toString (dig "providers" "defaults" "model" "" $cfg) -}}
+{{- $default := dict -}}
+{{- range $upstreams -}}
+{{- if and $defaultModel (eq .name $defaultModel) -}}
+{{- $default = . -}}
+{{- end -}}
+{{- end -}}
 {{- $e := .Values.envoy -}}
 {{- $tls := default (dict) $e.upstreamTls -}}
 {{- $caFile := default "/etc/ssl/certs/ca-certificates.crt" $tls.caFile -}}
@@ -75,7 +84,17 @@ static_resources:
                   timeout: {{ include "semantic-router.envoyDuration" $e.routeTimeout }}
                   auto_host_rewrite: true
               {{- end }}
-              # No x-selected-model: the router chose no model (or answered itself); never guess one.
+              {{- if $default.cluster }}
+              # No x-selected-model (the router chose no model, or fail open with the router down): the
+              # default model {{ $default.name | quote }}, as in the router's reference Envoy config.
+              - match:
+                  prefix: /
+                route:
+                  cluster: {{ $default.cluster }}
+                  timeout: {{ include "semantic-router.envoyDuration" $e.routeTimeout }}
+                  auto_host_rewrite: true
+              {{- else }}
+              # No x-selected-model and no default model with a backend: a clear error, never a guessed model.
               - match:
                   prefix: /
                 direct_response:
@@ -87,11 +106,13 @@ static_resources:
                     key: content-type
                     value: application/json
                   append_action: OVERWRITE_IF_EXISTS_OR_ADD
+              {{- end }}
           http_filters:
           - name: envoy.filters.http.ext_proc
             typed_config:
               "@type": type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor
-              # false = fail closed: when the router is unreachable requests fail instead of bypassing routing and guards.
+              # false = fail closed: when the router is unreachable requests fail instead of bypassing routing and guards;
+              # true = fail open: they skip the router and go to the default model.
               failure_mode_allow: {{ $e.extProc.failureModeAllow }}
               allow_mode_override: true
               grpc_service:
@@ -155,6 +176,7 @@ static_resources:
         common_tls_context:
           tls_params:
             tls_minimum_protocol_version: TLSv1_2
+            tls_maximum_protocol_version: TLSv1_3
           validation_context:
             trusted_ca:
               filename: {{ $caFile | quote }}
