@@ -143,6 +143,37 @@ def check_reasoning_families(
             )
 
 
+def check_transports(spec: SemanticRouterSpec, resolved: Sequence[BackendResult]) -> None:
+    """The resolved backends of one model share one transport and, over https, one host:
+    one model is one Envoy cluster with one TLS setting and one server name. Raises
+    routerconfig.RouterConfigError naming the endpoint that breaks this."""
+    addresses = {r.endpoint: r.address for r in resolved if r.address is not None}
+    first: dict[str, tuple[int, str, str, str]] = {}  # model → (index, name, protocol, host)
+    for index, endpoint in enumerate(spec.vllm_endpoints or []):
+        address = addresses.get(endpoint.name)
+        if address is None:
+            continue
+        seen = first.setdefault(
+            endpoint.model, (index, endpoint.name, address.protocol, address.host)
+        )
+        other, other_name, protocol, host = seen
+        if address.protocol != protocol:
+            raise routerconfig.RouterConfigError(
+                f"spec.vllmEndpoints[{index}]",
+                f"endpoint {endpoint.name!r} serves model {endpoint.model!r} over "
+                f"{address.protocol}, spec.vllmEndpoints[{other}] ({other_name!r}) over "
+                f"{protocol}: one model is one Envoy cluster with one TLS setting; give the "
+                "http and https endpoints different model names",
+            )
+        if protocol == "https" and address.host != host:
+            raise routerconfig.RouterConfigError(
+                f"spec.vllmEndpoints[{index}]",
+                f"endpoint {endpoint.name!r} serves model {endpoint.model!r} over https from "
+                f"{address.host}, spec.vllmEndpoints[{other}] ({other_name!r}) from {host}: "
+                "one TLS server name per model; give each host its own model name",
+            )
+
+
 def build(
     spec: SemanticRouterSpec,
     resolved: Sequence[BackendResult],
@@ -159,6 +190,7 @@ def build(
     values.pop("config", None)
     values.update(config_values(spec, chart_defaults))
     check_reasoning_families(spec, values.get("reasoningFamilies"), chart_defaults)
+    check_transports(spec, resolved)
     if "vllmEndpoints" in values:
         values["vllmEndpoints"] = endpoint_values(values["vllmEndpoints"], resolved)
     values["platform"] = str(platform)

@@ -246,7 +246,10 @@ class ReleaseStore:
             pending = None
             if not blocked and not failing:
                 status = "pending-upgrade" if rows else "pending-install"
-                pending = fakehelm.new_row(self.state, rows, status=status, description="")
+                labels = fakehelm.upgrade_labels(rows, argv)
+                pending = fakehelm.new_row(
+                    self.state, rows, status=status, description="", labels=labels
+                )
             elif not rows:
                 del self.state["releases"][f"{namespace}/{name}"]
         if pending is None:
@@ -318,11 +321,18 @@ class ReleaseStore:
         namespace, name = key
         rows = self.revisions(namespace, name)
         want = {int(r["revision"]): str(r["status"]) for r in rows}
+        custom = {int(r["revision"]): dict(r.get("labels") or {}) for r in rows}
         with self.lock:
             have = dict(self._mirrored.get(key, {}))
         client = self._client()
         for revision, status in want.items():
-            labels = {"owner": "helm", "name": name, "status": status, "version": str(revision)}
+            labels = {
+                **custom[revision],
+                "owner": "helm",
+                "name": name,
+                "status": status,
+                "version": str(revision),
+            }
             if revision not in have:
                 await client.create(
                     {
