@@ -77,10 +77,11 @@ class _NoAliasLoader(yaml.SafeLoader):
 def read_text(path: str) -> str:
     """The file's text: at most MAX_CR_BYTES, UTF-8 (``-`` reads stdin)."""
     try:
+        raw: bytes
         if path == "-":
-            stream = getattr(sys.stdin, "buffer", None)
-            if stream is not None:
-                raw = stream.read(MAX_CR_BYTES + 1)
+            buffer = getattr(sys.stdin, "buffer", None)
+            if buffer is not None:
+                raw = bytes(buffer.read(MAX_CR_BYTES + 1))
             else:  # a text stream without bytes underneath
                 raw = sys.stdin.read(MAX_CR_BYTES + 1).encode("utf-8", "surrogateescape")
         else:
