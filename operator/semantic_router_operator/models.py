@@ -169,6 +169,14 @@ RULE_INGRESS_HOSTS = Rule(
     "or set ingress.enabled to false",
 )
 
+SELECTOR_LABELS = ("app.kubernetes.io/name", "app.kubernetes.io/instance")
+"""The labels the chart's Deployment, Services and PodDisruptionBudget select pods by."""
+RULE_POD_LABELS = Rule(
+    cel=" && ".join(f"!('{key}' in self)" for key in SELECTOR_LABELS),
+    message="podLabels cannot set app.kubernetes.io/name or app.kubernetes.io/instance: the "
+    "Deployment and Services select the router's pods by them; use other label keys",
+)
+
 RULES: tuple[Rule, ...] = (
     RULE_KSERVE,
     RULE_LLAMASTACK,
@@ -182,6 +190,7 @@ RULES: tuple[Rule, ...] = (
     RULE_UNIQUE_ENDPOINTS,
     RULE_PASSTHROUGH_INSECURE,
     RULE_INGRESS_HOSTS,
+    RULE_POD_LABELS,
 )
 
 
@@ -895,7 +904,8 @@ class EnvoySpec(ApiModel):
     security_context: FreeForm | None = Field(
         None,
         alias="securityContext",
-        description="Envoy container securityContext (core/v1), merged over the hardened defaults.",
+        description="Envoy container securityContext (core/v1), merged over the hardened "
+        "defaults like spec.securityContext.",
     )
 
     @field_validator("route_timeout", "stream_idle_timeout")
@@ -1568,14 +1578,18 @@ class SemanticRouterSpec(ApiModel):
     security_context: FreeForm | None = Field(
         None,
         alias="securityContext",
-        description="Container securityContext (core/v1 SecurityContext); replaces the "
-        "platform-aware secure default.",
+        description="Router container securityContext (core/v1 SecurityContext), merged over the "
+        "hardened defaults (allowPrivilegeEscalation false, capabilities.drop [ALL], "
+        "readOnlyRootFilesystem, runAsNonRoot): each key given wins, false and 0 included; "
+        "nested objects merge key by key; a list replaces the default's.",
     )
     pod_security_context: FreeForm | None = Field(
         None,
         alias="podSecurityContext",
-        description="Pod securityContext (core/v1 PodSecurityContext); replaces the platform-aware "
-        "default. On OpenShift leave runAsUser and fsGroup unset.",
+        description="Pod securityContext (core/v1 PodSecurityContext), merged over the "
+        "platform defaults (runAsNonRoot, seccompProfile RuntimeDefault; on Kubernetes also "
+        "runAsUser, runAsGroup and fsGroup 1000): each key given wins, false and 0 included; "
+        "nested objects merge key by key. On OpenShift leave runAsUser and fsGroup unset.",
     )
     pod_annotations: AnnotationMap | None = Field(
         None, alias="podAnnotations", description="Pod annotations."
@@ -1583,8 +1597,9 @@ class SemanticRouterSpec(ApiModel):
     pod_labels: LabelMap | None = Field(
         None,
         alias="podLabels",
-        description="Extra pod labels (the selector labels app.kubernetes.io/name and instance "
-        "stay as they are).",
+        description="Extra pod labels. The selector labels app.kubernetes.io/name and "
+        "app.kubernetes.io/instance are the chart's and cannot be set here.",
+        json_schema_extra=_rules(RULE_POD_LABELS),
     )
     node_selector: LabelMap | None = Field(
         None, alias="nodeSelector", description="Node labels pods must run on."
@@ -1607,6 +1622,14 @@ class SemanticRouterSpec(ApiModel):
     service_monitor: ServiceMonitorSpec = _sub(
         ServiceMonitorSpec, "Prometheus Operator ServiceMonitor.", alias="serviceMonitor"
     )
+
+    @field_validator("pod_labels")
+    @classmethod
+    def _not_selector_labels(cls, labels: dict[str, str] | None) -> dict[str, str] | None:
+        for key in SELECTOR_LABELS:
+            if key in (labels or {}):
+                raise ValueError(f"{RULE_POD_LABELS.message} ({key!r} is set)")
+        return labels
 
     @field_validator("vllm_endpoints")
     @classmethod

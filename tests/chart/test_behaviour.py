@@ -222,6 +222,31 @@ def test_user_security_contexts_override_the_defaults() -> None:
     assert container(objs, "envoy")["securityContext"]["readOnlyRootFilesystem"] is True
 
 
+def test_security_contexts_merge_key_by_key_as_their_descriptions_say() -> None:
+    """spec.securityContext / podSecurityContext (and the chart values) are merged over the
+    defaults: a key given wins, false and 0 included; nested objects merge; lists replace."""
+    objs = render(
+        values={
+            "vllmEndpoints": [KSERVE],
+            "securityContext": {
+                "runAsNonRoot": False,
+                "capabilities": {"add": ["NET_BIND_SERVICE"]},
+            },
+            "podSecurityContext": {"runAsUser": 0, "seccompProfile": {"localhostProfile": "p"}},
+            "envoy": {"securityContext": {"capabilities": {"drop": ["NET_RAW"]}}},
+        }
+    )
+    router = container(objs, "router")["securityContext"]
+    assert router["runAsNonRoot"] is False
+    assert router["capabilities"] == {"add": ["NET_BIND_SERVICE"], "drop": ["ALL"]}
+    assert router["allowPrivilegeEscalation"] is False
+    pod = pod_spec(objs)["securityContext"]
+    assert pod["runAsUser"] == 0
+    assert pod["seccompProfile"] == {"type": "RuntimeDefault", "localhostProfile": "p"}
+    envoy = container(objs, "envoy")["securityContext"]
+    assert envoy["capabilities"] == {"drop": ["NET_RAW"]}
+
+
 def test_writable_paths_are_empty_dirs_and_no_api_token_is_mounted() -> None:
     objs = render([CI / "simple-values.yaml"])
     spec = pod_spec(objs)
