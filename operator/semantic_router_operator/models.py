@@ -36,6 +36,8 @@ from pydantic import (
     model_validator,
 )
 
+from semantic_router_operator import credentials
+
 GROUP = "vllm.ai"
 VERSION = "v1alpha1"
 API_VERSION = f"{GROUP}/{VERSION}"
@@ -1830,14 +1832,26 @@ def uncarriable_text(node: Any, path: str = "spec") -> list[FieldError]:
 
 
 def parse_spec(spec: Mapping[str, Any]) -> SemanticRouterSpec:
-    """Validate a CR's spec; raise SpecError naming each bad field (e.g. spec.replicas)."""
+    """Validate a CR's spec; raise SpecError naming each bad field (e.g. spec.replicas).
+
+    Literal credentials anywhere in ``spec.config`` are refused (`credentials`): the
+    router configuration is rendered into a ConfigMap."""
     errors = uncarriable_text(spec)
     if errors:
         raise SpecError(errors)
+    exposed = [
+        FieldError(path, message)
+        for path, message in credentials.literal_credentials(spec.get("config"))
+    ]
     try:
-        return SemanticRouterSpec.model_validate(dict(spec))
+        parsed = SemanticRouterSpec.model_validate(dict(spec))
     except ValidationError as exc:
-        raise SpecError(field_errors(exc)) from None
+        found = field_errors(exc)
+        paths = {error.path for error in found}
+        raise SpecError(found + [e for e in exposed if e.path not in paths]) from None
+    if exposed:
+        raise SpecError(exposed)
+    return parsed
 
 
 def parse_status(status: Mapping[str, Any] | None) -> SemanticRouterStatus:

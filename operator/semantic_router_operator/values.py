@@ -39,6 +39,10 @@ from semantic_router_operator.models import SemanticRouterSpec
 from semantic_router_operator.platform import Platform
 
 DIGEST_PREFIX = "sha256:"
+CONFIGMAP_BYTES = 1_048_576
+"""The most a ConfigMap's data may hold (the API server refuses more)."""
+CONFIGMAP_HEADROOM = 16_384
+"""Room kept for what the chart adds to config.yaml (provider entries, its defaults)."""
 
 
 @functools.cache
@@ -174,6 +178,35 @@ def check_transports(spec: SemanticRouterSpec, resolved: Sequence[BackendResult]
             )
 
 
+def rendered_json_size(data: Any) -> int:
+    """Bytes of `data` as the chart's ``toJson`` writes it: compact, UTF-8, and ``<``,
+    ``>``, ``&`` escaped as ``\\u003c`` (Go's encoder)."""
+    text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    return len(text.encode()) + 5 * sum(text.count(c) for c in "<>&")
+
+
+def check_configmap_size(values: Mapping[str, Any]) -> None:
+    """The router's ConfigMap (config.yaml and tools_db.json) stays within what the API
+    server stores, so that helm is never asked for an object it would refuse. Raises
+    routerconfig.RouterConfigError naming the larger of spec.toolsDb and spec.config."""
+    tools = rendered_json_size(values.get("toolsDb") or [])
+    config = len(yaml.safe_dump(values.get("config") or {}, allow_unicode=True).encode())
+    total = tools + config
+    if total <= CONFIGMAP_BYTES - CONFIGMAP_HEADROOM:
+        return
+    field, fix = (
+        ("spec.toolsDb", "remove entries or shorten their descriptions and parameters")
+        if tools >= config
+        else ("spec.config", "shorten the configuration")
+    )
+    raise routerconfig.RouterConfigError(
+        field,
+        f"the router's ConfigMap would hold about {total} bytes (tools_db.json {tools}, "
+        f"config.yaml {config}), more than the {CONFIGMAP_BYTES - CONFIGMAP_HEADROOM} "
+        f"bytes it can take (a ConfigMap holds at most {CONFIGMAP_BYTES}): {fix}",
+    )
+
+
 def build(
     spec: SemanticRouterSpec,
     resolved: Sequence[BackendResult],
@@ -194,6 +227,7 @@ def build(
     if "vllmEndpoints" in values:
         values["vllmEndpoints"] = endpoint_values(values["vllmEndpoints"], resolved)
     values["platform"] = str(platform)
+    check_configmap_size(values)
     return values
 
 

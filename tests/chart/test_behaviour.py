@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -774,9 +775,11 @@ def test_duplicate_endpoint_names_fail_naming_the_field() -> None:
     assert 'vllmEndpoints[1].name "llama3-8b-endpoint" is used twice' in message
 
 
-def test_the_tools_database_is_written_as_json() -> None:
+def test_the_tools_database_is_written_as_compact_json() -> None:
     objs = render([CI / "simple-values.yaml"])
-    tools = yaml.safe_load(one(objs, "ConfigMap", "test-config")["data"]["tools_db.json"])
+    text = one(objs, "ConfigMap", "test-config")["data"]["tools_db.json"]
+    tools = json.loads(text)
+    assert text.strip() == json.dumps(tools, separators=(",", ":"), ensure_ascii=False)
     assert tools[0]["tool"]["function"]["name"] == "get_weather"
     mounts = {m["name"]: m["mountPath"] for m in container(objs, "router")["volumeMounts"]}
     assert mounts["config"] == "/app/config"
