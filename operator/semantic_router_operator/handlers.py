@@ -447,6 +447,12 @@ class Operator:
         # before this process's first helm run for it.
         if memory.release is None:
             try:
+                clashes = await self.collisions(body)
+            except KubeReadError as exc:
+                return api_trouble(exc)
+            if clashes:
+                return await self._collision(body, name, namespace, obs, clashes, retry, finish)
+            try:
                 claim = await self.claim(body, name, namespace)
             except KubeReadError as exc:
                 return api_trouble(exc)
@@ -500,6 +506,54 @@ class Operator:
             return ownership(labels, uid, release=None, chart_name=chart, adopt=False)
         info = await self.releases.status(name, namespace)
         return ownership(labels, uid, release=info, chart_name=chart, adopt=_adopts(body))
+
+    async def collisions(self, body: kopf.Body) -> list[tuple[str, str, str]]:
+        """Objects this router's release would share with the release of a SemanticRouter
+        created before it in its namespace (`names.collisions`): the older one keeps them."""
+        meta = body.get("metadata") or {}
+        namespace = str(meta["namespace"])
+        routers = await self.reader.list_objects(
+            f"/apis/{GROUP}/{VERSION}/namespaces/{quote(namespace)}/{PLURAL}"
+        )
+        mine = _age(meta)
+        older = [
+            (str(other["metadata"]["name"]), other.get("spec") or {})
+            for other in routers
+            if _age(other.get("metadata") or {}) < mine
+        ]
+        return names.collisions(str(meta["name"]), body.get("spec") or {}, older)
+
+    async def _collision(
+        self,
+        body: kopf.Body,
+        name: str,
+        namespace: str,
+        obs: Observation,
+        clashes: list[tuple[str, str, str]],
+        retry: int,
+        finish: Callable[..., Outcome],
+    ) -> Outcome:
+        """Another router's release holds a name this one needs: nothing runs; retried in
+        case that router goes away."""
+        other, kind, object_name = clashes[0]
+        delay = self.backoff(retry)
+        message = (
+            f"the release would create {kind} {object_name}, which SemanticRouter {other} "
+            f"(created earlier in {namespace}) also creates: rename this SemanticRouter"
+        )
+        if len(clashes) > 1:
+            message += f" ({len(clashes)} names clash)"
+        problem = Problem(
+            ProblemKind.RELEASE, "NameCollision", f"{message}; {self.next_try(delay)}"
+        )
+        self._announce(body, "NameCollision", message, log)
+        return await self._refreshed(
+            name,
+            namespace,
+            _with(obs, problem=problem),
+            finish,
+            kopf.TemporaryError(message, delay=delay),
+        )
 
     async def _name_taken(
         self,
@@ -690,6 +744,11 @@ def _reported(previous: Mapping[str, Any] | None, message: str) -> bool:
         if failing and str(cond.get("message") or "").startswith(message):
             return True
     return False
+
+
+def _age(meta: Mapping[str, Any]) -> tuple[str, str]:
+    """Sort key of routers by age: creation time (RFC 3339 sorts as text), then name."""
+    return (str(meta.get("creationTimestamp") or ""), str(meta.get("name") or ""))
 
 
 def _owner(body: Mapping[str, Any]) -> str:

@@ -1,5 +1,6 @@
 """Releases the operator did not install are never upgraded nor uninstalled; a release of
-this chart installed by hand is adopted only when the router asks for it.
+this chart installed by hand is adopted only when the router asks for it; two routers
+whose objects would share a name are told apart before helm runs.
 
 A foreign release is seeded as ``helm install`` leaves it: helm's release Secret (labels
 ``owner=helm, name, status, version``, none of the operator's) and its objects.
@@ -156,3 +157,30 @@ async def test_a_new_router_does_not_take_a_release_another_router_left_behind(
     taken = await env.wait_condition("my-router", "ReleaseFailed", "True", "ReleaseNameTaken")
     assert "another SemanticRouter (uid old-uid)" in taken["message"]
     assert env.releases.runs == []
+
+
+async def test_a_router_whose_objects_would_share_a_name_is_stopped_before_helm(
+    env: Env,
+) -> None:
+    await add_backend(env)
+    await env.create_router("x", SPEC)
+    await env.wait_condition("x", "ReleaseFailed", "False", "ReleaseDeployed")
+    await env.create_router("x-grpc-headless", SPEC)
+
+    clash = await env.wait_condition("x-grpc-headless", "ReleaseFailed", "True", "NameCollision")
+    assert clash["message"].startswith(
+        "the release would create Service x-grpc-headless, which SemanticRouter x (created "
+        "earlier in default) also creates: rename this SemanticRouter"
+    )
+    assert "next try in" in clash["message"]
+    assert env.events("NameCollision")
+    assert [(r.action, r.name) for r in env.releases.runs] == [("install", "x")]
+    assert (await env.condition("x", "ReleaseFailed"))["reason"] == "ReleaseDeployed"
+
+    await delete_router(env, "x")
+    await env.wait_condition("x-grpc-headless", "ReleaseFailed", "False", "ReleaseDeployed")
+    assert [(r.action, r.name) for r in env.releases.runs] == [
+        ("install", "x"),
+        ("uninstall", "x"),
+        ("install", "x-grpc-headless"),
+    ]
