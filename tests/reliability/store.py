@@ -164,6 +164,17 @@ class ReleaseStore:
                 }
             )
 
+    async def seed(self, namespace: str, name: str, *, chart: str) -> None:
+        """A release installed without the operator (``helm install`` of `chart`): one
+        deployed revision with helm's own description and no labels of the operator's,
+        its release Secret mirrored into the cluster."""
+        with self.lock:
+            rows = self.state["releases"].setdefault(f"{namespace}/{name}", [])
+            fakehelm.new_row(
+                self.state, rows, status="deployed", description="Install complete", chart=chart
+            )
+        await self._mirror((namespace, name))
+
     def hold(self, namespace: str, name: str) -> Hold:
         """The next upgrade of this release stops after writing its pending revision."""
         hold = Hold(namespace, name)
@@ -477,9 +488,15 @@ class StoreReleases:
         return read_chart_version(CHART)
 
     async def apply(
-        self, name: str, namespace: str, values: Mapping[str, Any], *, digest: str
+        self,
+        name: str,
+        namespace: str,
+        values: Mapping[str, Any],
+        *,
+        digest: str,
+        owner: str = "",
     ) -> ReleaseInfo:
-        return await self.helm.apply(name, namespace, values, digest=digest)
+        return await self.helm.apply(name, namespace, values, digest=digest, owner=owner)
 
     async def status(self, name: str, namespace: str) -> ReleaseInfo | None:
         return await self.helm.status(name, namespace)
