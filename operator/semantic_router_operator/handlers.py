@@ -194,6 +194,9 @@ class Operator:
     clock: Callable[[], str] = utcnow
     backoff_base: float = 30.0
     backoff_max: float = 900.0
+    # Every SemanticRouter's (creationTimestamp, name, naming spec) by namespace, kept by
+    # kopf from its watch (the `routers` index); None outside kopf: then listed from the API.
+    routers: Mapping[str, Iterable[tuple[str, str, Mapping[str, Any]]]] | None = None
     _memory: dict[str, _Memory] = field(default_factory=dict)
 
     # -- helpers
@@ -512,15 +515,15 @@ class Operator:
         created before it in its namespace (`names.collisions`): the older one keeps them."""
         meta = body.get("metadata") or {}
         namespace = str(meta["namespace"])
-        routers = await self.reader.list_objects(
-            f"/apis/{GROUP}/{VERSION}/namespaces/{quote(namespace)}/{PLURAL}"
-        )
+        if self.routers is not None:
+            known = list(self.routers.get(namespace, ()))
+        else:
+            listed = await self.reader.list_objects(
+                f"/apis/{GROUP}/{VERSION}/namespaces/{quote(namespace)}/{PLURAL}"
+            )
+            known = [router_entry(other) for other in listed]
         mine = _age(meta)
-        older = [
-            (str(other["metadata"]["name"]), other.get("spec") or {})
-            for other in routers
-            if _age(other.get("metadata") or {}) < mine
-        ]
+        older = [(name, spec) for created, name, spec in known if (created, name) < mine]
         return names.collisions(str(meta["name"]), body.get("spec") or {}, older)
 
     async def _collision(
@@ -746,6 +749,15 @@ def _reported(previous: Mapping[str, Any] | None, message: str) -> bool:
     return False
 
 
+def router_entry(obj: Mapping[str, Any]) -> tuple[str, str, dict[str, Any]]:
+    """(creationTimestamp, name, the spec fields object names depend on) of a router."""
+    meta = obj.get("metadata") or {}
+    spec = obj.get("spec") or {}
+    naming = {key: spec[key] for key in ("persistence", "serviceAccount") if key in spec}
+    created, name = _age(meta)
+    return created, name, naming
+
+
 def _age(meta: Mapping[str, Any]) -> tuple[str, str]:
     """Sort key of routers by age: creation time (RFC 3339 sorts as text), then name."""
     return (str(meta.get("creationTimestamp") or ""), str(meta.get("name") or ""))
@@ -810,12 +822,22 @@ def register(registry: kopf.OperatorRegistry, op: Operator) -> None:
     async def cleanup(**_: Any) -> None:
         await op.reader.close()
 
+    @kopf.index(*resource, registry=registry, id="routers")
+    def routers(body: kopf.Body, namespace: str | None, **_: Any) -> dict[str, Any]:
+        return {str(namespace): router_entry(body)}
+
     @kopf.on.resume(*resource, registry=registry, id="reconcile")
     @kopf.on.create(*resource, registry=registry, id="reconcile")
     @kopf.on.update(*resource, registry=registry, id="reconcile")
     async def reconcile(
-        body: kopf.Body, patch: kopf.Patch, reason: str, retry: int, logger: Logger, **_: Any
+        body: kopf.Body,
+        patch: kopf.Patch,
+        reason: str,
+        retry: int,
+        logger: Logger,
+        **kwargs: Any,
     ) -> None:
+        op.routers = kwargs["routers"]
         outcome = await op.reconcile(body, trigger=str(reason), logger=logger, retry=retry)
         write_status(patch, body.get("status"), outcome.status)
         if outcome.error is not None:
@@ -831,6 +853,7 @@ def register(registry: kopf.OperatorRegistry, op: Operator) -> None:
         initial_delay=op.settings.timer_interval,
     )
     async def check(body: kopf.Body, logger: Logger, **kwargs: Any) -> None:
+        op.routers = kwargs["routers"]
         await op.check(body, logger=logger, retry=int(kwargs.get("retry") or 0))
 
     @kopf.on.delete(*resource, registry=registry, id="uninstall")
