@@ -4,9 +4,10 @@ helm cannot talk to the emulated API server, so where a release would need a clu
 this store stands in for it: each apply takes `apply_seconds` (at most `concurrency`
 at once, as the operator's helm semaphore allows), then writes what helm would leave
 behind and the operator reads back: the release's storage Secret (labels ``owner=helm,
-name, status, version``) and the router Deployment, already rolled out and ready (the
-Deployment controller's part). Its requests carry their own User-Agent, so the emulator
-does not count them as the operator's.
+name, status, version`` and the owner label the operator's ``--labels`` sets) and the
+router Deployment, already rolled out and ready (the Deployment controller's part). Its
+requests carry their own User-Agent, so the emulator does not count them as the
+operator's.
 """
 
 from __future__ import annotations
@@ -17,7 +18,12 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-from semantic_router_operator.release import ReleaseError, ReleaseInfo, read_chart_version
+from semantic_router_operator.release import (
+    OWNER_LABEL,
+    ReleaseError,
+    ReleaseInfo,
+    read_chart_version,
+)
 
 from bench.emulator import STORE_AGENT
 
@@ -51,7 +57,13 @@ class TimedReleases:
         return self._chart_version
 
     async def apply(
-        self, name: str, namespace: str, values: Mapping[str, Any], *, digest: str
+        self,
+        name: str,
+        namespace: str,
+        values: Mapping[str, Any],
+        *,
+        digest: str,
+        owner: str = "",
     ) -> ReleaseInfo:
         if self._semaphore is None:
             self._semaphore = asyncio.Semaphore(self.concurrency)
@@ -60,7 +72,7 @@ class TimedReleases:
         async with self._semaphore:
             await asyncio.sleep(self.apply_seconds)
         revision = previous + 1
-        await self._write_secret(name, namespace, revision)
+        await self._write_secret(name, namespace, revision, owner)
         await self._write_deployment(name, namespace, int(values.get("replicas") or 1))
         self._revisions[(namespace, name)] = revision
         return ReleaseInfo(
@@ -113,7 +125,7 @@ class TimedReleases:
             self._revisions[key] = revision
         return self._revisions[key]
 
-    async def _write_secret(self, name: str, namespace: str, revision: int) -> None:
+    async def _write_secret(self, name: str, namespace: str, revision: int, owner: str) -> None:
         secrets = f"/api/v1/namespaces/{namespace}/secrets"
         if revision > 1:
             await self._call(
@@ -122,6 +134,7 @@ class TimedReleases:
                 body={"metadata": {"labels": {"status": "superseded"}}},
             )
         labels = {"owner": "helm", "name": name, "status": "deployed", "version": str(revision)}
+        labels[OWNER_LABEL] = owner
         await self._call(
             "POST",
             secrets,

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -50,30 +51,132 @@ class InputError(Exception):
 # --- reading a CR ----------------------------------------------------------------------
 
 
-def load_cr(path: str) -> dict[str, Any]:
-    """The single SemanticRouter in a YAML file (``-`` reads stdin)."""
+MAX_CR_BYTES = 1_572_864
+"""Largest SemanticRouter file read: 1.5 MiB, the most etcd stores as one object by default
+(the API server refuses a bigger CR whatever its content)."""
+
+_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+_NAMESPACE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+class _NoAliasLoader(yaml.SafeLoader):
+    """safe_load without aliases: ``*name`` would let a few hundred bytes expand into
+    gigabytes (a "billion laughs" document); a SemanticRouter never needs one."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            event: Any = self.peek_event()  # type: ignore[no-untyped-call]
+            raise yaml.YAMLError(
+                f"line {event.start_mark.line + 1}: YAML aliases (*{event.anchor}) are not "
+                "accepted: write the value out in full"
+            )
+        return super().compose_node(parent, index)
+
+
+def read_text(path: str) -> str:
+    """The file's text: at most MAX_CR_BYTES, UTF-8 (``-`` reads stdin)."""
     try:
-        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+        raw: bytes
+        if path == "-":
+            buffer = getattr(sys.stdin, "buffer", None)
+            if buffer is not None:
+                raw = bytes(buffer.read(MAX_CR_BYTES + 1))
+            else:  # a text stream without bytes underneath
+                raw = sys.stdin.read(MAX_CR_BYTES + 1).encode("utf-8", "surrogateescape")
+        else:
+            with Path(path).open("rb") as stream:
+                raw = stream.read(MAX_CR_BYTES + 1)
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc.strerror}") from None
+    if len(raw) > MAX_CR_BYTES:
+        raise InputError(
+            f"{path}: larger than {MAX_CR_BYTES} bytes, more than the Kubernetes API stores "
+            "in one object: move large parts (toolsDb) elsewhere"
+        )
     try:
-        docs = [doc for doc in yaml.safe_load_all(text) if doc is not None]
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"{path}: not UTF-8 text (byte {exc.start}: {raw[exc.start : exc.start + 1]!r}): "
+            "save the file as UTF-8"
+        ) from None
+
+
+def _unicode(node: Any, where: str) -> Any:
+    """`node` with UTF-16 surrogate pairs (JSON's ``\\ud83d\\ude00`` escapes, which YAML
+    leaves as two code points) joined into their character; a lone surrogate, which no
+    text can hold, is refused naming where it is."""
+    if isinstance(node, str):
+        if not _SURROGATE.search(node):
+            return node
+        try:
+            return node.encode("utf-16-le", "surrogatepass").decode("utf-16-le")
+        except UnicodeDecodeError:
+            raise InputError(
+                f"{where}: holds a lone UTF-16 surrogate escape (\\ud800-\\udfff): write "
+                "the character itself"
+            ) from None
+    if isinstance(node, dict):
+        return {
+            _unicode(key, where): _unicode(value, f"{where}.{key}".lstrip("."))
+            for key, value in node.items()
+        }
+    if isinstance(node, list):
+        return [_unicode(item, f"{where}[{index}]") for index, item in enumerate(node)]
+    return node
+
+
+def load_cr(path: str) -> dict[str, Any]:
+    """The single SemanticRouter in a YAML file (``-`` reads stdin), its shape checked
+    (metadata and spec objects, a valid name and namespace) so that any malformed input
+    ends in one InputError line."""
+    text = read_text(path)
+    try:
+        docs = [doc for doc in yaml.load_all(text, Loader=_NoAliasLoader) if doc is not None]
     except yaml.YAMLError as exc:
-        raise InputError(f"{path}: not valid YAML: {exc}") from None
+        raise InputError(f"{path}: not valid YAML: {' '.join(str(exc).split())}") from None
+    except RecursionError:
+        raise InputError(f"{path}: nested too deeply to be a SemanticRouter") from None
     routers = [d for d in docs if isinstance(d, dict) and d.get("kind") == models.KIND]
     if len(routers) != 1:
         kinds = ", ".join(str(d.get("kind")) for d in docs if isinstance(d, dict)) or "nothing"
         raise InputError(
             f"{path}: expected exactly one {models.KIND} ({models.API_VERSION}), found {kinds}"
         )
-    cr = routers[0]
+    try:
+        cr: dict[str, Any] = _unicode(routers[0], "")
+    except RecursionError:
+        raise InputError(f"{path}: nested too deeply to be a SemanticRouter") from None
+    except InputError as exc:
+        raise InputError(f"{path}: {exc}") from None
     if cr.get("apiVersion") != models.API_VERSION:
         raise InputError(
             f"{path}: apiVersion is {cr.get('apiVersion')!r}: set it to {models.API_VERSION}"
         )
-    meta = cr.get("metadata") or {}
+    meta = cr.get("metadata")
+    if meta is None:
+        meta = cr["metadata"] = {}
+    if not isinstance(meta, dict):
+        raise InputError(f"{path}: metadata must be an object with a name")
+    if cr.get("spec") is not None and not isinstance(cr["spec"], dict):
+        raise InputError(f"{path}: spec must be an object (found {type(cr['spec']).__name__})")
     if not meta.get("name"):
         raise InputError(f"{path}: metadata.name is missing: name the SemanticRouter")
+    name = meta["name"]
+    if not isinstance(name, str) or len(name) > 253 or not _NAME.match(name):
+        raise InputError(
+            f"{path}: metadata.name {name!r} is not a valid name: at most 253 lowercase "
+            "letters, digits, '-' or '.', starting and ending with a letter or digit"
+        )
+    namespace = meta.get("namespace")
+    if namespace is not None and (
+        not isinstance(namespace, str) or len(namespace) > 63 or not _NAMESPACE.match(namespace)
+    ):
+        raise InputError(
+            f"{path}: metadata.namespace {namespace!r} is not a valid namespace: at most 63 "
+            "lowercase letters, digits or '-', starting and ending with a letter or digit"
+        )
     return cr
 
 
@@ -128,6 +231,11 @@ def chart_values(args: argparse.Namespace) -> tuple[str, str, dict[str, Any]]:
     meta = cr["metadata"]
     name = str(meta["name"])
     namespace = str(args.namespace or meta.get("namespace") or "default")
+    if args.namespace and (len(namespace) > 63 or not _NAMESPACE.match(namespace)):
+        raise InputError(
+            f"--namespace {namespace!r} is not a valid namespace: at most 63 lowercase "
+            "letters, digits or '-', starting and ending with a letter or digit"
+        )
     try:
         spec = models.parse_spec(cr.get("spec") or {})
         resolved = offline_backends(spec, namespace, parse_resolve(args.resolve))
@@ -168,6 +276,8 @@ def cmd_values(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_render(args: argparse.Namespace, out: TextIO) -> int:
+    # helm's failure is printed once, as the command's error: not also as a log line.
+    logging.getLogger("semantic_router_operator").addHandler(logging.NullHandler())
     name, namespace, built = chart_values(args)
     releases = HelmReleases(release_settings(from_env()))
     api_versions = ["route.openshift.io/v1"] if args.platform == Platform.OPENSHIFT else []

@@ -39,7 +39,15 @@ from semantic_router_operator.discovery import ApiReader, KubeReader, KubeReadEr
 from semantic_router_operator.metrics import Metrics
 from semantic_router_operator.models import GROUP, PLURAL, VERSION
 from semantic_router_operator.platform import Platform, PlatformDetector
-from semantic_router_operator.release import ReleaseError, ReleaseInfo, ReleaseManager
+from semantic_router_operator.release import (
+    OWNER_LABEL,
+    Ownership,
+    ReleaseError,
+    ReleaseInfo,
+    ReleaseManager,
+    ownership,
+    read_chart_name,
+)
 from semantic_router_operator.settings import Settings
 from semantic_router_operator.status import Observation, Problem, ProblemKind
 
@@ -48,6 +56,9 @@ log = logging.getLogger(__name__)
 STORAGE_PREFIX = "semantic-router.vllm.ai"
 FINALIZER = "vllm.ai/semantic-router-operator"
 HELM_RELEASE_LABELS = {"owner": "helm"}
+# Set to "true" on a SemanticRouter to take over a release of this chart installed without
+# the operator (helm install of the chart alone, then the operator).
+ADOPT_ANNOTATION = "vllm.ai/adopt-release"
 # Reconciles that also check helm's latest revision is still the one applied: the drift
 # timer, and the resume after an operator restart (which stands in for the timer's first
 # run: the timer first fires one interval later).
@@ -115,6 +126,9 @@ def configure(settings: kopf.OperatorSettings, *, namespaced: bool = False) -> N
     # Events, so that periodic checks never flood the object's event list.
     settings.posting.level = logging.ERROR
     # Long watches with a client-side bound, so a silently dropped connection is noticed.
+    # A SemanticRouter being deleted keeps its finalizer until its drift timer has exited;
+    # a timer caught mid-run is checked again after this many seconds (kopf's default: 60).
+    settings.background.cancellation_polling = 2
     settings.watching.server_timeout = 300
     settings.watching.client_timeout = 330
     # Named namespaces are watched as given: kopf neither lists nor watches Namespaces
@@ -178,8 +192,11 @@ class Operator:
     metrics: Metrics = field(default_factory=Metrics)
     login: LoginFn = default_login
     clock: Callable[[], str] = utcnow
-    backoff_base: float = 10.0
-    backoff_max: float = 300.0
+    backoff_base: float = 30.0
+    backoff_max: float = 900.0
+    # Every SemanticRouter's (creationTimestamp, name, naming spec) by namespace, kept by
+    # kopf from its watch (the `routers` index); None outside kopf: then listed from the API.
+    routers: Mapping[str, Iterable[tuple[str, str, Mapping[str, Any]]]] | None = None
     _memory: dict[str, _Memory] = field(default_factory=dict)
 
     # -- helpers
@@ -190,6 +207,11 @@ class Operator:
     def backoff(self, retry: int) -> float:
         """Seconds before retry number `retry` (0-based): exponential, bounded."""
         return float(min(self.backoff_max, self.backoff_base * 2 ** min(retry, 16)))
+
+    def next_try(self, delay: float) -> str:
+        """When a retry `delay` seconds from now happens, as the status tells it."""
+        when = datetime.datetime.now(tz=datetime.UTC) + datetime.timedelta(seconds=delay)
+        return f"next try in {delay:g}s, at {when.strftime('%Y-%m-%dT%H:%M:%SZ')}"
 
     def known_release(self, uid: str, previous: Mapping[str, Any]) -> status.ReleaseInfo | None:
         """The release as last applied by this process, else as the status recorded it."""
@@ -335,8 +357,9 @@ class Operator:
             return Outcome(status.compute(obs, previous, self.clock()), error)
 
         def api_trouble(exc: KubeReadError) -> Outcome:
-            problem = Problem(ProblemKind.API, "KubernetesApiError", str(exc))
             delay = max(self.backoff(retry), exc.retry_after or 0.0)
+            message = f"{exc}; {self.next_try(delay)}"
+            problem = Problem(ProblemKind.API, "KubernetesApiError", message)
             self._announce(body, "KubernetesApiError", str(exc), logger)
             logger.warning(f"Kubernetes API trouble, retrying in {delay:g}s")
             return finish(
@@ -429,12 +452,36 @@ class Operator:
                 name, namespace, _with(obs, problem=memory.failure), finish
             )
 
-        # 6. helm upgrade --install.
+        # 6. Never touch a release this operator did not install for this router: checked
+        # before this process's first helm run for it.
+        if memory.release is None:
+            try:
+                clashes = await self.collisions(body)
+            except KubeReadError as exc:
+                return api_trouble(exc)
+            if clashes:
+                return await self._collision(body, name, namespace, obs, clashes, retry, finish)
+            try:
+                claim = await self.claim(body, name, namespace)
+            except KubeReadError as exc:
+                return api_trouble(exc)
+            except ReleaseError as exc:
+                return await self._release_failed(
+                    body, name, namespace, obs, known, want, exc, retry, logger, finish
+                )
+            if not claim.owned:
+                return await self._name_taken(body, name, namespace, obs, claim, retry, finish)
+            if claim.how == "adopted":
+                logger.info(f"Adopting release {namespace}/{name} (chart {claim.chart})")
+
+        # 7. helm upgrade --install.
         action = "install" if known is None else "upgrade"
         try:
             with self.metrics.helm_run(action) as run:
                 try:
-                    info = await self.releases.apply(name, namespace, chart_values, digest=want)
+                    info = await self.releases.apply(
+                        name, namespace, chart_values, digest=want, owner=_owner(body)
+                    )
                 except ReleaseError as exc:
                     run["reason"] = exc.reason
                     raise
@@ -452,6 +499,101 @@ class Operator:
         kopf.event(body, type="Normal", reason=verb, message=message)
         logger.info(message)
         return await self._refreshed(name, namespace, _with(obs, release=applied), finish)
+
+    async def claim(self, body: kopf.Body, name: str, namespace: str) -> Ownership:
+        """Whether release `name` is this router's to upgrade and uninstall: the labels of
+        helm's release Secrets (metadata only), then, when they do not name this router,
+        ``helm status`` for the release's chart."""
+        secrets = await self.reader.list_objects(
+            f"/api/v1/namespaces/{quote(namespace)}/secrets",
+            {**HELM_RELEASE_LABELS, "name": name},
+            metadata_only=True,
+        )
+        labels = [(s.get("metadata") or {}).get("labels") or {} for s in secrets]
+        uid, chart = _owner(body), read_chart_name(self.settings.chart_path)
+        if not labels or any(uid and found.get(OWNER_LABEL) == uid for found in labels):
+            return ownership(labels, uid, release=None, chart_name=chart, adopt=False)
+        info = await self.releases.status(name, namespace)
+        return ownership(labels, uid, release=info, chart_name=chart, adopt=_adopts(body))
+
+    async def collisions(self, body: kopf.Body) -> list[tuple[str, str, str]]:
+        """Objects this router's release would share with the release of a SemanticRouter
+        created before it in its namespace (`names.collisions`): the older one keeps them."""
+        meta = body.get("metadata") or {}
+        namespace = str(meta["namespace"])
+        if self.routers is not None:
+            known = list(self.routers.get(namespace, ()))
+        else:
+            listed = await self.reader.list_objects(
+                f"/apis/{GROUP}/{VERSION}/namespaces/{quote(namespace)}/{PLURAL}"
+            )
+            known = [router_entry(other) for other in listed]
+        mine = _age(meta)
+        older = [(name, spec) for created, name, spec in known if (created, name) < mine]
+        return names.collisions(str(meta["name"]), body.get("spec") or {}, older)
+
+    async def _collision(
+        self,
+        body: kopf.Body,
+        name: str,
+        namespace: str,
+        obs: Observation,
+        clashes: list[tuple[str, str, str]],
+        retry: int,
+        finish: Callable[..., Outcome],
+    ) -> Outcome:
+        """Another router's release holds a name this one needs: nothing runs; retried in
+        case that router goes away."""
+        other, kind, object_name = clashes[0]
+        delay = self.backoff(retry)
+        message = (
+            f"the release would create {kind} {object_name}, which SemanticRouter {other} "
+            f"(created earlier in {namespace}) also creates: rename this SemanticRouter"
+        )
+        if len(clashes) > 1:
+            message += f" ({len(clashes)} names clash)"
+        problem = Problem(
+            ProblemKind.RELEASE, "NameCollision", f"{message}; {self.next_try(delay)}"
+        )
+        self._announce(body, "NameCollision", message, log)
+        return await self._refreshed(
+            name,
+            namespace,
+            _with(obs, problem=problem),
+            finish,
+            kopf.TemporaryError(message, delay=delay),
+        )
+
+    async def _name_taken(
+        self,
+        body: kopf.Body,
+        name: str,
+        namespace: str,
+        obs: Observation,
+        claim: Ownership,
+        retry: int,
+        finish: Callable[..., Outcome],
+    ) -> Outcome:
+        """Another release holds the name: nothing runs; retried in case it goes away."""
+        delay = self.backoff(retry)
+        message = (
+            f"release {namespace}/{name} (chart {claim.chart}) was not installed by the "
+            f"operator for this SemanticRouter ({claim.why}): nothing was changed. Rename "
+            "the SemanticRouter, remove that release, or, for a release of this chart "
+            f"installed without the operator, annotate the SemanticRouter "
+            f"{ADOPT_ANNOTATION}=true to adopt it"
+        )
+        problem = Problem(
+            ProblemKind.RELEASE, "ReleaseNameTaken", f"{message}; {self.next_try(delay)}"
+        )
+        self._announce(body, "ReleaseNameTaken", message, log)
+        return await self._refreshed(
+            name,
+            namespace,
+            _with(obs, problem=problem),
+            finish,
+            kopf.TemporaryError(message, delay=delay),
+        )
 
     async def _release_intact(
         self, name: str, namespace: str, known: status.ReleaseInfo, logger: Logger
@@ -513,6 +655,7 @@ class Operator:
         error: Exception
         if exc.transient:
             delay = self.backoff(retry)
+            problem = Problem(ProblemKind.RELEASE, exc.reason, f"{exc}; {self.next_try(delay)}")
             logger.warning(f"helm failed (transient), retrying in {delay:g}s")
             error = kopf.TemporaryError(str(exc), delay=delay)
         else:
@@ -544,6 +687,29 @@ class Operator:
         release = names.release_name(name)
         uid = _uid(body)
         async with self._remember(uid).lock:
+            try:
+                claim = await self.claim(body, release, namespace)
+            except (KubeReadError, ReleaseError) as exc:
+                delay = self.backoff(retry)
+                logger.warning(
+                    f"cannot tell who owns release {release}, retrying in {delay:g}s: {exc}"
+                )
+                raise kopf.TemporaryError(str(exc), delay=delay) from exc
+            if claim.how == "absent":
+                logger.info(f"Release {namespace}/{release} is already gone")
+                self._memory.pop(uid, None)
+                self.metrics.set_release_state(namespace, name, None)
+                return
+            if not claim.owned:
+                message = (
+                    f"Left release {namespace}/{release} (chart {claim.chart}) in place: it was "
+                    f"not installed by the operator for this SemanticRouter ({claim.why})"
+                )
+                kopf.event(body, type="Normal", reason="ReleaseNotOwned", message=message)
+                logger.info(message)
+                self._memory.pop(uid, None)
+                self.metrics.set_release_state(namespace, name, None)
+                return
             try:
                 with self.metrics.helm_run("uninstall") as run:
                     try:
@@ -584,9 +750,33 @@ def _reported(previous: Mapping[str, Any] | None, message: str) -> bool:
             ("Ready", "False"),
             ("ReleaseFailed", "True"),
         )
-        if failing and cond.get("message") == message:
+        if failing and str(cond.get("message") or "").startswith(message):
             return True
     return False
+
+
+def router_entry(obj: Mapping[str, Any]) -> tuple[str, str, dict[str, Any]]:
+    """(creationTimestamp, name, the spec fields object names depend on) of a router."""
+    meta = obj.get("metadata") or {}
+    spec = obj.get("spec") or {}
+    naming = {key: spec[key] for key in ("persistence", "serviceAccount") if key in spec}
+    created, name = _age(meta)
+    return created, name, naming
+
+
+def _age(meta: Mapping[str, Any]) -> tuple[str, str]:
+    """Sort key of routers by age: creation time (RFC 3339 sorts as text), then name."""
+    return (str(meta.get("creationTimestamp") or ""), str(meta.get("name") or ""))
+
+
+def _owner(body: Mapping[str, Any]) -> str:
+    """The uid written on the router's release as its owner label ("" when unknown)."""
+    return str((body.get("metadata") or {}).get("uid") or "")
+
+
+def _adopts(body: Mapping[str, Any]) -> bool:
+    annotations = (body.get("metadata") or {}).get("annotations") or {}
+    return str(annotations.get(ADOPT_ANNOTATION, "")).strip().lower() == "true"
 
 
 def _uid(body: Mapping[str, Any]) -> str:
@@ -638,12 +828,22 @@ def register(registry: kopf.OperatorRegistry, op: Operator) -> None:
     async def cleanup(**_: Any) -> None:
         await op.reader.close()
 
+    @kopf.index(*resource, registry=registry, id="routers")
+    def routers(body: kopf.Body, namespace: str | None, **_: Any) -> dict[str, Any]:
+        return {str(namespace): router_entry(body)}
+
     @kopf.on.resume(*resource, registry=registry, id="reconcile")
     @kopf.on.create(*resource, registry=registry, id="reconcile")
     @kopf.on.update(*resource, registry=registry, id="reconcile")
     async def reconcile(
-        body: kopf.Body, patch: kopf.Patch, reason: str, retry: int, logger: Logger, **_: Any
+        body: kopf.Body,
+        patch: kopf.Patch,
+        reason: str,
+        retry: int,
+        logger: Logger,
+        **kwargs: Any,
     ) -> None:
+        op.routers = kwargs["routers"]
         outcome = await op.reconcile(body, trigger=str(reason), logger=logger, retry=retry)
         write_status(patch, body.get("status"), outcome.status)
         if outcome.error is not None:
@@ -659,6 +859,7 @@ def register(registry: kopf.OperatorRegistry, op: Operator) -> None:
         initial_delay=op.settings.timer_interval,
     )
     async def check(body: kopf.Body, logger: Logger, **kwargs: Any) -> None:
+        op.routers = kwargs["routers"]
         await op.check(body, logger=logger, retry=int(kwargs.get("retry") or 0))
 
     @kopf.on.delete(*resource, registry=registry, id="uninstall")

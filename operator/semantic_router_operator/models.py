@@ -36,6 +36,8 @@ from pydantic import (
     model_validator,
 )
 
+from semantic_router_operator import credentials
+
 GROUP = "vllm.ai"
 VERSION = "v1alpha1"
 API_VERSION = f"{GROUP}/{VERSION}"
@@ -240,6 +242,14 @@ RULE_INGRESS_HOSTS = Rule(
     "or set ingress.enabled to false",
 )
 
+SELECTOR_LABELS = ("app.kubernetes.io/name", "app.kubernetes.io/instance")
+"""The labels the chart's Deployment, Services and PodDisruptionBudget select pods by."""
+RULE_POD_LABELS = Rule(
+    cel=" && ".join(f"!('{key}' in self)" for key in SELECTOR_LABELS),
+    message="podLabels cannot set app.kubernetes.io/name or app.kubernetes.io/instance: the "
+    "Deployment and Services select the router's pods by them; use other label keys",
+)
+
 RULES: tuple[Rule, ...] = (
     RULE_KSERVE,
     RULE_LLAMASTACK,
@@ -259,6 +269,7 @@ RULES: tuple[Rule, ...] = (
     RULE_UNIQUE_ENDPOINTS,
     RULE_PASSTHROUGH_INSECURE,
     RULE_INGRESS_HOSTS,
+    RULE_POD_LABELS,
 )
 
 
@@ -978,7 +989,8 @@ class EnvoySpec(ApiModel):
     security_context: FreeForm | None = Field(
         None,
         alias="securityContext",
-        description="Envoy container securityContext (core/v1), merged over the hardened defaults.",
+        description="Envoy container securityContext (core/v1), merged over the hardened "
+        "defaults like spec.securityContext.",
     )
 
     @field_validator("route_timeout", "stream_idle_timeout")
@@ -1711,14 +1723,18 @@ class SemanticRouterSpec(ApiModel):
     security_context: FreeForm | None = Field(
         None,
         alias="securityContext",
-        description="Container securityContext (core/v1 SecurityContext); replaces the "
-        "platform-aware secure default.",
+        description="Router container securityContext (core/v1 SecurityContext), merged over the "
+        "hardened defaults (allowPrivilegeEscalation false, capabilities.drop [ALL], "
+        "readOnlyRootFilesystem, runAsNonRoot): each key given wins, false and 0 included; "
+        "nested objects merge key by key; a list replaces the default's.",
     )
     pod_security_context: FreeForm | None = Field(
         None,
         alias="podSecurityContext",
-        description="Pod securityContext (core/v1 PodSecurityContext); replaces the platform-aware "
-        "default. On OpenShift leave runAsUser and fsGroup unset.",
+        description="Pod securityContext (core/v1 PodSecurityContext), merged over the "
+        "platform defaults (runAsNonRoot, seccompProfile RuntimeDefault; on Kubernetes also "
+        "runAsUser, runAsGroup and fsGroup 1000): each key given wins, false and 0 included; "
+        "nested objects merge key by key. On OpenShift leave runAsUser and fsGroup unset.",
     )
     pod_annotations: AnnotationMap | None = Field(
         None, alias="podAnnotations", description="Pod annotations."
@@ -1726,8 +1742,9 @@ class SemanticRouterSpec(ApiModel):
     pod_labels: LabelMap | None = Field(
         None,
         alias="podLabels",
-        description="Extra pod labels (the selector labels app.kubernetes.io/name and instance "
-        "stay as they are).",
+        description="Extra pod labels. The selector labels app.kubernetes.io/name and "
+        "app.kubernetes.io/instance are the chart's and cannot be set here.",
+        json_schema_extra=_rules(RULE_POD_LABELS),
     )
     node_selector: LabelMap | None = Field(
         None, alias="nodeSelector", description="Node labels pods must run on."
@@ -1765,6 +1782,14 @@ class SemanticRouterSpec(ApiModel):
             if problem:
                 raise ValueError(f"args[{index}] {arg!r}: {problem}")
         return value
+
+    @field_validator("pod_labels")
+    @classmethod
+    def _not_selector_labels(cls, labels: dict[str, str] | None) -> dict[str, str] | None:
+        for key in SELECTOR_LABELS:
+            if key in (labels or {}):
+                raise ValueError(f"{RULE_POD_LABELS.message} ({key!r} is set)")
+        return labels
 
     @field_validator("vllm_endpoints")
     @classmethod
@@ -1965,14 +1990,26 @@ def uncarriable_text(node: Any, path: str = "spec") -> list[FieldError]:
 
 
 def parse_spec(spec: Mapping[str, Any]) -> SemanticRouterSpec:
-    """Validate a CR's spec; raise SpecError naming each bad field (e.g. spec.replicas)."""
+    """Validate a CR's spec; raise SpecError naming each bad field (e.g. spec.replicas).
+
+    Literal credentials anywhere in ``spec.config`` are refused (`credentials`): the
+    router configuration is rendered into a ConfigMap."""
     errors = uncarriable_text(spec)
     if errors:
         raise SpecError(errors)
+    exposed = [
+        FieldError(path, message)
+        for path, message in credentials.literal_credentials(spec.get("config"))
+    ]
     try:
-        return SemanticRouterSpec.model_validate(dict(spec))
+        parsed = SemanticRouterSpec.model_validate(dict(spec))
     except ValidationError as exc:
-        raise SpecError(field_errors(exc)) from None
+        found = field_errors(exc)
+        paths = {error.path for error in found}
+        raise SpecError(found + [e for e in exposed if e.path not in paths]) from None
+    if exposed:
+        raise SpecError(exposed)
+    return parsed
 
 
 def parse_status(status: Mapping[str, Any] | None) -> SemanticRouterStatus:

@@ -11,12 +11,19 @@ distinct for two long names that share a long prefix.
 
 `fullname` mirrors the chart's ``semantic-router.fullname`` helper: the operator reads
 back the Deployment and the Route the chart names that way.
+
+Names of different SemanticRouters can still meet: router ``x``'s headless Service is
+``x-grpc-headless``, the main Service of a router named ``x-grpc-headless``. `objects`
+lists, per kind, the names a router's release takes, and `collisions` finds the routers
+whose names meet it, so that the operator reports the clash before helm runs.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 RELEASE_MAX = 53  # helm's limit on release names
 # The chart suffixes the fullname with at most 14 characters ("-grpc-headless"): a
@@ -60,3 +67,48 @@ def fullname(release: str) -> str:
     if not _LETTER_FIRST.match(label):
         label = f"sr-{label}"
     return _shortened(label, FULLNAME_MAX, release)
+
+
+def _cut(text: str, limit: int) -> str:
+    """helm's ``trunc limit | trimSuffix "-"``."""
+    cut = text[:limit]
+    return cut[:-1] if cut.endswith("-") else cut
+
+
+def objects(name: str, spec: Mapping[str, Any]) -> set[tuple[str, str]]:
+    """(kind, name) of what the release of the SemanticRouter `name` holds, named as the
+    chart names it: the release itself, the objects named after the fullname (Deployment
+    stands for the HPA, PDB, Ingress, HTTPRoute, Route and ServiceMonitor, named alike),
+    both Services, both ConfigMaps, the models PVC and the ServiceAccount it creates."""
+    release = release_name(name)
+    full = fullname(release)
+    taken = {
+        ("helm release", release),
+        ("Deployment", full),
+        ("Service", full),
+        ("Service", f"{_cut(full, 49)}-grpc-headless"),
+        ("ConfigMap", _cut(f"{full}-config", 63)),
+        ("ConfigMap", _cut(f"{full}-envoy", 63)),
+    }
+    persistence = spec.get("persistence") or {}
+    if persistence.get("enabled", True) and not persistence.get("existingClaim"):
+        taken.add(("PersistentVolumeClaim", f"{_cut(full, 56)}-models"))
+    account = spec.get("serviceAccount") or {}
+    if account.get("create", True):
+        taken.add(("ServiceAccount", str(account.get("name") or full)))
+    return taken
+
+
+def collisions(
+    name: str, spec: Mapping[str, Any], others: Iterable[tuple[str, Mapping[str, Any]]]
+) -> list[tuple[str, str, str]]:
+    """(other router, kind, object name) for each object the router `name` would share
+    with one of `others` (name, spec) in its namespace, sorted."""
+    mine = objects(name, spec)
+    found = []
+    for other, other_spec in others:
+        if other == name:
+            continue
+        for kind, object_name in sorted(mine & objects(other, other_spec)):
+            found.append((other, kind, object_name))
+    return sorted(found)

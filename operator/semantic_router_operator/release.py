@@ -24,6 +24,10 @@ Decisions (kept identical on Helm 3 and Helm 4, whose major version is detected 
   edit``); ``--force-conflicts`` gives it Helm 3's behaviour, where the release wins.
 - The values digest is recorded as the revision's ``--description`` (both majors store it
   and return it in ``helm status``); values are not changed by it.
+- Every release is labelled with the uid of its SemanticRouter (``--labels``, kept by helm
+  on its release Secrets from the pending revision on, merged on upgrades, kept on
+  rollbacks): the operator's mark that it installed the release for that router
+  (`ownership` decides from it; a release without it is never upgraded nor uninstalled).
 - A release left ``pending-*`` by a crash blocks every later helm command. When the
   pending revision is older than any helm command we run can take, it is rolled back to
   the last deployed revision, or uninstalled when it never deployed, before applying.
@@ -52,6 +56,9 @@ from pyhelm3.command import Command
 log = logging.getLogger(__name__)
 
 DESCRIPTION_PREFIX: Final = "semantic-router-operator values digest "
+OWNER_LABEL: Final = "semantic-router.vllm.ai/owner-uid"
+"""helm release label (on helm's release Secrets) naming the SemanticRouter, by uid, that
+the operator installed the release for."""
 PENDING: Final = frozenset({"pending-install", "pending-upgrade", "pending-rollback"})
 GOOD: Final = frozenset({"deployed", "superseded"})
 SUPPORTED_MAJORS: Final = frozenset({3, 4})
@@ -102,6 +109,7 @@ class ReleaseInfo:
     digest: str | None = None
     description: str = ""
     updated: datetime | None = None
+    chart_name: str | None = None
 
     @property
     def deployed(self) -> bool:
@@ -138,6 +146,7 @@ Reason = Literal[
     "AdmissionDenied",
     "ResourceExists",
     "Forbidden",
+    "QuotaExceeded",
     "ChartNotFound",
     "UnsupportedHelm",
     "HelmMissing",
@@ -181,7 +190,13 @@ class ReleaseManager(Protocol):
     """What the operator needs from releases; tests may swap in another implementation."""
 
     async def apply(
-        self, name: str, namespace: str, values: Mapping[str, Any], *, digest: str
+        self,
+        name: str,
+        namespace: str,
+        values: Mapping[str, Any],
+        *,
+        digest: str,
+        owner: str = "",
     ) -> ReleaseInfo: ...
 
     async def status(self, name: str, namespace: str) -> ReleaseInfo | None: ...
@@ -229,7 +244,13 @@ def wait_flags(major: int, *, jobs: bool) -> list[str]:
 
 
 def upgrade_args(
-    name: str, namespace: str, settings: ReleaseSettings, major: int, *, digest: str
+    name: str,
+    namespace: str,
+    settings: ReleaseSettings,
+    major: int,
+    *,
+    digest: str,
+    owner: str = "",
 ) -> list[str]:
     args = [
         "upgrade",
@@ -249,6 +270,8 @@ def upgrade_args(
         "--description",
         describe(digest),
     ]
+    if owner:
+        args += ["--labels", f"{OWNER_LABEL}={owner}"]
     if major >= 4:
         args.append("--force-conflicts")
     if settings.wait:
@@ -322,6 +345,7 @@ def parse_release(data: Mapping[str, Any]) -> ReleaseInfo:
         revision=int(data.get("version", 0)),
         status=str(info.get("status", "unknown")),
         chart_version=metadata.get("version"),
+        chart_name=metadata.get("name"),
         app_version=metadata.get("appVersion"),
         digest=digest_from_description(description),
         description=description,
@@ -395,6 +419,67 @@ def plan_rollback_after_failure(history: Sequence[Revision]) -> int | None:
     return last_good_revision(history, below=history[-1].revision)
 
 
+@dataclass(frozen=True)
+class Ownership:
+    """Whether the operator may run helm on an existing release for one SemanticRouter.
+
+    `how`: ``absent`` (no such release), ``labelled`` (it carries the router's uid),
+    ``recorded`` (installed by an operator version that wrote only the digest into the
+    description), ``adopted`` (this chart, and the router asks to adopt it), ``taken``.
+    """
+
+    how: Literal["absent", "labelled", "recorded", "adopted", "taken"]
+    chart: str = ""
+    why: str = ""
+
+    @property
+    def owned(self) -> bool:
+        return self.how != "taken"
+
+
+def ownership(
+    labels: Sequence[Mapping[str, str]],
+    uid: str,
+    *,
+    release: ReleaseInfo | None,
+    chart_name: str,
+    adopt: bool,
+) -> Ownership:
+    """Decide from the labels of a release's helm Secrets (one per stored revision) and,
+    when they do not carry `uid`, from ``helm status`` (`release`), whether the release is
+    the SemanticRouter `uid`'s to upgrade and uninstall."""
+    if not labels:
+        return Ownership("absent")
+    owners = {str(found.get(OWNER_LABEL)) for found in labels if found.get(OWNER_LABEL)}
+    if uid in owners:
+        return Ownership("labelled", chart_name)
+    if release is None:
+        return Ownership("absent")
+    chart = release.chart_name or "unknown"
+    if chart != chart_name:
+        return Ownership("taken", chart, f"it is a release of chart {chart}")
+    if owners:
+        if adopt:
+            return Ownership("adopted", chart)
+        return Ownership(
+            "taken",
+            chart,
+            f"the operator installed it for another SemanticRouter (uid {sorted(owners)[0]})",
+        )
+    if release.digest is not None:
+        return Ownership("recorded", chart)
+    if adopt:
+        return Ownership("adopted", chart)
+    return Ownership(
+        "taken", chart, f"it is a release of chart {chart} installed without the operator"
+    )
+
+
+def read_chart_name(chart: Path) -> str:
+    """``name`` of the chart's Chart.yaml (chart directory or packaged .tgz)."""
+    return str(_chart_metadata(chart).get("name") or "")
+
+
 # Secret-looking keys whose string values are scrubbed from anything helm prints.
 _SECRET_KEY = re.compile(
     r"(?i)(password|passwd|secret|token|api[-_]?key|credential|private[-_]?key)"
@@ -438,12 +523,32 @@ def scrub(text: str, secrets: Iterable[str] = ()) -> str:
     return text
 
 
-_TRANSIENT: Final[tuple[tuple[Reason, re.Pattern[str]], ...]] = (
-    ("OperationInProgress", re.compile(r"another operation .* is in progress")),
-    ("Cancelled", re.compile(r"context canceled")),
-    ("Timeout", re.compile(r"did not finish within|timed out|deadline exceeded|i/o timeout")),
+# In the order they are tried: the first pattern found in helm's stderr decides.
+# Permanent (False) means that only a change of the spec can fix the failure: the chart
+# refused the values (render errors, schema violations: tried first, whatever words the
+# chart's own message contains) or the API server found an object built from them invalid.
+# The rest is for the cluster to fix (API trouble, a quota raised, a role bound, a webhook's
+# policy changed, an object in the way removed, the operator's image fixed): transient.
+_CLASSES: Final[tuple[tuple[Reason, bool, re.Pattern[str]], ...]] = (
+    ("SchemaInvalid", False, re.compile(r"don't meet the specifications of the schema")),
+    (
+        "RenderFailed",
+        False,
+        re.compile(
+            r"execution error at|parse error|error converting yaml|failed to render"
+            r"|template: |error calling|yaml: line|unable to build kubernetes objects"
+        ),
+    ),
+    ("OperationInProgress", True, re.compile(r"another operation .* is in progress")),
+    ("Cancelled", True, re.compile(r"context canceled")),
+    (
+        "Timeout",
+        True,
+        re.compile(r"did not finish within|timed out|deadline exceeded|i/o timeout"),
+    ),
     (
         "ClusterUnreachable",
+        True,
         re.compile(
             r"cluster unreachable|connection refused|no route to host|network is unreachable"
             r"|connection reset|tls handshake|no such host|unexpected eof|etcdserver"
@@ -451,54 +556,47 @@ _TRANSIENT: Final[tuple[tuple[Reason, re.Pattern[str]], ...]] = (
     ),
     (
         "Conflict",
+        True,
         re.compile(r"the object has been modified|operation cannot be fulfilled|conflict"),
     ),
     (
         "ServerError",
+        True,
         re.compile(
             r"internal error occurred|service unavailable|server is currently unable"
             r"|too many requests|an error on the server|status code 5\d\d"
         ),
     ),
-)
-_PERMANENT: Final[tuple[tuple[Reason, re.Pattern[str]], ...]] = (
-    ("SchemaInvalid", re.compile(r"don't meet the specifications of the schema")),
+    ("QuotaExceeded", True, re.compile(r"exceeded quota|quota exceeded")),
+    ("AdmissionDenied", True, re.compile(r"admission webhook .* denied")),
     (
-        "RenderFailed",
-        re.compile(
-            r"execution error at|parse error|error converting yaml|failed to render"
-            r"|template: |error calling|yaml: line|unable to build kubernetes objects"
-        ),
+        "ResourceExists",
+        True,
+        re.compile(r"resource that already exists|exists and cannot be imported"),
     ),
-    ("AdmissionDenied", re.compile(r"admission webhook .* denied")),
-    ("ResourceExists", re.compile(r"resource that already exists|exists and cannot be imported")),
-    ("HelmMissing", re.compile(r"cannot run helm binary")),
-    ("Forbidden", re.compile(r"forbidden")),
-    ("InvalidResource", re.compile(r"is invalid")),
+    # A field error of the API's validation ("is invalid: spec.x: Forbidden: ...") is the
+    # spec's; "is forbidden: User ... cannot" is RBAC's.
+    ("InvalidResource", False, re.compile(r"is invalid")),
+    ("Forbidden", True, re.compile(r"forbidden")),
+    ("HelmMissing", True, re.compile(r"cannot run helm binary")),
     (
         "ChartNotFound",
+        True,
         re.compile(r"chart .*not found|path .* not found|no chart|non-absolute urls"),
     ),
 )
 
 
 def classify(stderr: str) -> tuple[Reason, bool]:
-    """(reason, transient) for a helm failure, read from its stderr.
+    """(reason, transient) for a helm failure, read from its stderr (`_CLASSES`).
 
-    Chart problems (render errors, schema violations) are checked first: they are
-    permanent whatever words the chart's own message contains. Unknown failures are
-    transient, so the operator retries with backoff rather than giving up.
+    Unknown failures are transient: the operator retries with a growing backoff rather
+    than giving up, and the router converges by itself once the cause is gone.
     """
     text = stderr.lower()
-    for reason, pattern in _PERMANENT[:2]:
+    for reason, transient, pattern in _CLASSES:
         if pattern.search(text):
-            return reason, False
-    for reason, pattern in _TRANSIENT:
-        if pattern.search(text):
-            return reason, True
-    for reason, pattern in _PERMANENT[2:]:
-        if pattern.search(text):
-            return reason, False
+            return reason, transient
     return "HelmFailed", True
 
 
@@ -545,6 +643,13 @@ def validate_target(name: str, namespace: str, *, field_name: str = "metadata.na
 
 def read_chart_version(chart: Path) -> str:
     """``version`` of the chart's Chart.yaml (chart directory or packaged .tgz)."""
+    version = _chart_metadata(chart).get("version")
+    if not version:
+        raise ValueError(f"{chart}: Chart.yaml has no version")
+    return str(version)
+
+
+def _chart_metadata(chart: Path) -> dict[str, Any]:
     if chart.is_dir():
         text = (chart / "Chart.yaml").read_text(encoding="utf-8")
     else:
@@ -555,10 +660,7 @@ def read_chart_version(chart: Path) -> str:
                 raise ValueError(f"{chart}: Chart.yaml is not a regular file")
             text = extracted.read().decode("utf-8")
     metadata = yaml.safe_load(text) or {}
-    version = metadata.get("version")
-    if not version:
-        raise ValueError(f"{chart}: Chart.yaml has no version")
-    return str(version)
+    return metadata if isinstance(metadata, dict) else {}
 
 
 # Characters a YAML stream may not hold raw (helm reads `--values -` as YAML): DEL, the C1
@@ -714,7 +816,7 @@ class HelmReleases:
                         "",
                         "",
                         reason="UnsupportedHelm",
-                        transient=False,
+                        transient=True,
                         detail=(
                             f"{self.settings.helm} is {output.strip()}; "
                             "the operator supports Helm 3 and Helm 4"
@@ -724,9 +826,16 @@ class HelmReleases:
             return self._major
 
     async def apply(
-        self, name: str, namespace: str, values: Mapping[str, Any], *, digest: str
+        self,
+        name: str,
+        namespace: str,
+        values: Mapping[str, Any],
+        *,
+        digest: str,
+        owner: str = "",
     ) -> ReleaseInfo:
-        """``helm upgrade --install`` the chart with `values`, recording `digest`.
+        """``helm upgrade --install`` the chart with `values`, recording `digest`, and
+        labelled with `owner` (the SemanticRouter's uid) when given.
 
         Does nothing when the latest revision is already deployed with `digest` (the
         operator may not know it applied them: a restart, a lost status update). Unlocks a
@@ -760,7 +869,7 @@ class HelmReleases:
                     updated=current.updated,
                 )
             await self._recover(name, namespace, major, history)
-            args = upgrade_args(name, namespace, self.settings, major, digest=digest)
+            args = upgrade_args(name, namespace, self.settings, major, digest=digest, owner=owner)
             try:
                 stdout = await self._run("upgrade", name, namespace, args, payload, secrets)
             except ReleaseError as error:

@@ -44,6 +44,10 @@ from semantic_router_operator.settings import RelatedImages
 DIGEST_PREFIX = "sha256:"
 # No related images: the chart's own image defaults apply.
 CHART_IMAGES = RelatedImages()
+CONFIGMAP_BYTES = 1_048_576
+"""The most a ConfigMap's data may hold (the API server refuses more)."""
+CONFIGMAP_HEADROOM = 16_384
+"""Room kept for what the chart adds to config.yaml (provider entries, its defaults)."""
 
 
 @functools.cache
@@ -148,6 +152,66 @@ def check_reasoning_families(
             )
 
 
+def check_transports(spec: SemanticRouterSpec, resolved: Sequence[BackendResult]) -> None:
+    """The resolved backends of one model share one transport and, over https, one host:
+    one model is one Envoy cluster with one TLS setting and one server name. Raises
+    routerconfig.RouterConfigError naming the endpoint that breaks this."""
+    addresses = {r.endpoint: r.address for r in resolved if r.address is not None}
+    first: dict[str, tuple[int, str, str, str]] = {}  # model → (index, name, protocol, host)
+    for index, endpoint in enumerate(spec.vllm_endpoints or []):
+        address = addresses.get(endpoint.name)
+        if address is None:
+            continue
+        seen = first.setdefault(
+            endpoint.model, (index, endpoint.name, address.protocol, address.host)
+        )
+        other, other_name, protocol, host = seen
+        if address.protocol != protocol:
+            raise routerconfig.RouterConfigError(
+                f"spec.vllmEndpoints[{index}]",
+                f"endpoint {endpoint.name!r} serves model {endpoint.model!r} over "
+                f"{address.protocol}, spec.vllmEndpoints[{other}] ({other_name!r}) over "
+                f"{protocol}: one model is one Envoy cluster with one TLS setting; give the "
+                "http and https endpoints different model names",
+            )
+        if protocol == "https" and address.host != host:
+            raise routerconfig.RouterConfigError(
+                f"spec.vllmEndpoints[{index}]",
+                f"endpoint {endpoint.name!r} serves model {endpoint.model!r} over https from "
+                f"{address.host}, spec.vllmEndpoints[{other}] ({other_name!r}) from {host}: "
+                "one TLS server name per model; give each host its own model name",
+            )
+
+
+def rendered_json_size(data: Any) -> int:
+    """Bytes of `data` as the chart's ``toJson`` writes it: compact, UTF-8, and ``<``,
+    ``>``, ``&`` escaped as ``\\u003c`` (Go's encoder)."""
+    text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    return len(text.encode()) + 5 * sum(text.count(c) for c in "<>&")
+
+
+def check_configmap_size(values: Mapping[str, Any]) -> None:
+    """The router's ConfigMap (config.yaml and tools_db.json) stays within what the API
+    server stores, so that helm is never asked for an object it would refuse. Raises
+    routerconfig.RouterConfigError naming the larger of spec.toolsDb and spec.config."""
+    tools = rendered_json_size(values.get("toolsDb") or [])
+    config = len(yaml.safe_dump(values.get("config") or {}, allow_unicode=True).encode())
+    total = tools + config
+    if total <= CONFIGMAP_BYTES - CONFIGMAP_HEADROOM:
+        return
+    field, fix = (
+        ("spec.toolsDb", "remove entries or shorten their descriptions and parameters")
+        if tools >= config
+        else ("spec.config", "shorten the configuration")
+    )
+    raise routerconfig.RouterConfigError(
+        field,
+        f"the router's ConfigMap would hold about {total} bytes (tools_db.json {tools}, "
+        f"config.yaml {config}), more than the {CONFIGMAP_BYTES - CONFIGMAP_HEADROOM} "
+        f"bytes it can take (a ConfigMap holds at most {CONFIGMAP_BYTES}): {fix}",
+    )
+
+
 def build(
     spec: SemanticRouterSpec,
     resolved: Sequence[BackendResult],
@@ -165,10 +229,12 @@ def build(
     values.pop("config", None)
     values.update(config_values(spec, chart_defaults))
     check_reasoning_families(spec, values.get("reasoningFamilies"), chart_defaults)
+    check_transports(spec, resolved)
     if "vllmEndpoints" in values:
         values["vllmEndpoints"] = endpoint_values(values["vllmEndpoints"], resolved)
     values["platform"] = str(platform)
     related_image_values(values, spec, images)
+    check_configmap_size(values)
     return values
 
 

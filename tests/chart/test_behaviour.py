@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -220,6 +221,31 @@ def test_user_security_contexts_override_the_defaults() -> None:
     pod = pod_spec(objs)["securityContext"]
     assert (pod["runAsUser"], pod["fsGroup"], pod["runAsGroup"]) == (2000, 2000, 1000)
     assert container(objs, "envoy")["securityContext"]["readOnlyRootFilesystem"] is True
+
+
+def test_security_contexts_merge_key_by_key_as_their_descriptions_say() -> None:
+    """spec.securityContext / podSecurityContext (and the chart values) are merged over the
+    defaults: a key given wins, false and 0 included; nested objects merge; lists replace."""
+    objs = render(
+        values={
+            "vllmEndpoints": [KSERVE],
+            "securityContext": {
+                "runAsNonRoot": False,
+                "capabilities": {"add": ["NET_BIND_SERVICE"]},
+            },
+            "podSecurityContext": {"runAsUser": 0, "seccompProfile": {"localhostProfile": "p"}},
+            "envoy": {"securityContext": {"capabilities": {"drop": ["NET_RAW"]}}},
+        }
+    )
+    router = container(objs, "router")["securityContext"]
+    assert router["runAsNonRoot"] is False
+    assert router["capabilities"] == {"add": ["NET_BIND_SERVICE"], "drop": ["ALL"]}
+    assert router["allowPrivilegeEscalation"] is False
+    pod = pod_spec(objs)["securityContext"]
+    assert pod["runAsUser"] == 0
+    assert pod["seccompProfile"] == {"type": "RuntimeDefault", "localhostProfile": "p"}
+    envoy = container(objs, "envoy")["securityContext"]
+    assert envoy["capabilities"] == {"drop": ["NET_RAW"]}
 
 
 def test_writable_paths_are_empty_dirs_and_no_api_token_is_mounted() -> None:
@@ -770,9 +796,11 @@ def test_duplicate_endpoint_names_fail_naming_the_field() -> None:
     assert 'vllmEndpoints[1].name "llama3-8b-endpoint" is used twice' in message
 
 
-def test_the_tools_database_is_written_as_json() -> None:
+def test_the_tools_database_is_written_as_compact_json() -> None:
     objs = render([CI / "simple-values.yaml"])
-    tools = yaml.safe_load(one(objs, "ConfigMap", "test-config")["data"]["tools_db.json"])
+    text = one(objs, "ConfigMap", "test-config")["data"]["tools_db.json"]
+    tools = json.loads(text)
+    assert text.strip() == json.dumps(tools, separators=(",", ":"), ensure_ascii=False)
     assert tools[0]["tool"]["function"]["name"] == "get_weather"
     mounts = {m["mountPath"]: m for m in container(objs, "router")["volumeMounts"]}
     assert mounts["/app/config/tools_db.json"]["subPath"] == "tools_db.json"

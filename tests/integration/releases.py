@@ -3,8 +3,11 @@ integration tests (helm cannot talk to the emulated API server).
 
 It renders every release with the real chart and the real helm binary
 (`HelmReleases.template`), keeps the revisions in memory, writes helm's release
-Secrets (labels ``owner=helm, name, status, version``) and the workload objects the
-operator reads (Deployment, Route) into the emulated cluster, and records every run.
+Secrets (labels ``owner=helm, name, status, version`` and the release's own labels, as
+helm 3.17/4.1 does: set by ``--labels`` at install, merged at each upgrade) and the
+workload objects the operator reads (Deployment, Route) into the emulated cluster, and
+records every run. `seed` puts a release there that the operator did not install (another
+chart's, or this chart installed by hand), as ``helm install`` would leave it.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from typing import Any
 import aiohttp
 import yaml
 from semantic_router_operator.release import (
+    OWNER_LABEL,
     HelmReleases,
     ReleaseError,
     ReleaseInfo,
@@ -56,6 +60,8 @@ class Release:
     digest: str
     values: dict[str, Any]
     manifests: list[dict[str, Any]]
+    labels: dict[str, str] = field(default_factory=dict)
+    chart: str = "semantic-router"
 
 
 class FakeReleases:
@@ -129,7 +135,13 @@ class FakeReleases:
         return await self.helm.template(name, namespace, values, api_versions=api_versions)
 
     async def apply(
-        self, name: str, namespace: str, values: Mapping[str, Any], *, digest: str
+        self,
+        name: str,
+        namespace: str,
+        values: Mapping[str, Any],
+        *,
+        digest: str,
+        owner: str = "",
     ) -> ReleaseInfo:
         current = self.releases.get((namespace, name))
         action = "upgrade" if current else "install"
@@ -141,7 +153,12 @@ class FakeReleases:
         rendered = await self.template(name, namespace, values, api_versions=self.api_versions)
         manifests = [doc for doc in yaml.safe_load_all(rendered) if doc]
         revision = (current.revision if current else 0) + 1
-        release = Release(name, namespace, revision, "deployed", digest, dict(values), manifests)
+        labels = dict(current.labels) if current else {}
+        if owner:
+            labels[OWNER_LABEL] = owner
+        release = Release(
+            name, namespace, revision, "deployed", digest, dict(values), manifests, labels
+        )
         self.releases[(namespace, name)] = release
         await self._write_secret(release, previous=current)
         for manifest in manifests:
@@ -170,6 +187,25 @@ class FakeReleases:
 
     # -- out-of-band changes a person could make
 
+    async def seed(
+        self,
+        name: str,
+        namespace: str,
+        *,
+        chart: str,
+        manifests: Sequence[dict[str, Any]] = (),
+        labels: Mapping[str, str] | None = None,
+    ) -> None:
+        """A release installed without the operator (``helm install``): revision 1,
+        deployed, of `chart`, with no digest in its description."""
+        release = Release(
+            name, namespace, 1, "deployed", "", {}, list(manifests), dict(labels or {}), chart
+        )
+        self.releases[(namespace, name)] = release
+        await self._write_secret(release, previous=None)
+        for manifest in manifests:
+            await self._materialize(manifest, namespace)
+
     async def forget(self, name: str, namespace: str) -> None:
         """The release vanishes behind the operator's back (its Secrets deleted)."""
         release = self.releases.pop((namespace, name))
@@ -185,7 +221,8 @@ class FakeReleases:
             revision=release.revision,
             status=release.status,
             chart_version=self.chart_version(),
-            digest=release.digest,
+            digest=release.digest or None,
+            chart_name=release.chart,
         )
 
     async def _write_secret(self, release: Release, previous: Release | None) -> None:
@@ -197,6 +234,7 @@ class FakeReleases:
                 {"metadata": {"labels": {"status": "superseded"}}},
             )
         labels = {
+            **release.labels,
             "owner": "helm",
             "name": release.name,
             "status": release.status,

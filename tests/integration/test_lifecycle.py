@@ -162,7 +162,8 @@ async def test_deleting_a_router_whose_release_is_already_gone_succeeds(env: Env
         return await env.router("my-router") is None
 
     await env.wait(gone, "the SemanticRouter to be deleted")
-    assert env.releases.runs[-1].action == "uninstall"
+    # helm keeps a release in its Secrets: with none left there is nothing to uninstall.
+    assert [r.action for r in env.releases.runs] == ["install"]
     env.report("delete without release")
 
 

@@ -164,6 +164,17 @@ class ReleaseStore:
                 }
             )
 
+    async def seed(self, namespace: str, name: str, *, chart: str) -> None:
+        """A release installed without the operator (``helm install`` of `chart`): one
+        deployed revision with helm's own description and no labels of the operator's,
+        its release Secret mirrored into the cluster."""
+        with self.lock:
+            rows = self.state["releases"].setdefault(f"{namespace}/{name}", [])
+            fakehelm.new_row(
+                self.state, rows, status="deployed", description="Install complete", chart=chart
+            )
+        await self._mirror((namespace, name))
+
     def hold(self, namespace: str, name: str) -> Hold:
         """The next upgrade of this release stops after writing its pending revision."""
         hold = Hold(namespace, name)
@@ -246,7 +257,10 @@ class ReleaseStore:
             pending = None
             if not blocked and not failing:
                 status = "pending-upgrade" if rows else "pending-install"
-                pending = fakehelm.new_row(self.state, rows, status=status, description="")
+                labels = fakehelm.upgrade_labels(rows, argv)
+                pending = fakehelm.new_row(
+                    self.state, rows, status=status, description="", labels=labels
+                )
             elif not rows:
                 del self.state["releases"][f"{namespace}/{name}"]
         if pending is None:
@@ -318,11 +332,18 @@ class ReleaseStore:
         namespace, name = key
         rows = self.revisions(namespace, name)
         want = {int(r["revision"]): str(r["status"]) for r in rows}
+        custom = {int(r["revision"]): dict(r.get("labels") or {}) for r in rows}
         with self.lock:
             have = dict(self._mirrored.get(key, {}))
         client = self._client()
         for revision, status in want.items():
-            labels = {"owner": "helm", "name": name, "status": status, "version": str(revision)}
+            labels = {
+                **custom[revision],
+                "owner": "helm",
+                "name": name,
+                "status": status,
+                "version": str(revision),
+            }
             if revision not in have:
                 await client.create(
                     {
@@ -467,9 +488,15 @@ class StoreReleases:
         return read_chart_version(CHART)
 
     async def apply(
-        self, name: str, namespace: str, values: Mapping[str, Any], *, digest: str
+        self,
+        name: str,
+        namespace: str,
+        values: Mapping[str, Any],
+        *,
+        digest: str,
+        owner: str = "",
     ) -> ReleaseInfo:
-        return await self.helm.apply(name, namespace, values, digest=digest)
+        return await self.helm.apply(name, namespace, values, digest=digest, owner=owner)
 
     async def status(self, name: str, namespace: str) -> ReleaseInfo | None:
         return await self.helm.status(name, namespace)

@@ -10,6 +10,7 @@ from functools import cache, partial
 from typing import Any
 
 import pytest
+import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from semantic_router_operator import names
@@ -175,3 +176,32 @@ async def gone(env: Env, name: str) -> bool:
 
 async def is_running(env: Env, name: str) -> bool:
     return await env.phase(name) == "Running"
+
+
+def everything_spec() -> dict[str, Any]:
+    """The chart values the names come from, read as a spec (values mirror the spec)."""
+    data: dict[str, Any] = yaml.safe_load(EVERYTHING.read_text())
+    return data
+
+
+@pytest.mark.parametrize("name", NAMES, ids=lambda n: f"{n[:12]}..{len(n)}")
+def test_the_names_the_operator_checks_are_those_the_chart_renders(name: str) -> None:
+    """names.objects copies the chart's naming (the contract read from templates/ and
+    _helpers.tpl); checked here against real helm's output."""
+    listed = {(k, n) for k, n in names.objects(name, everything_spec()) if k != "helm release"}
+    kinds = {kind for kind, _ in listed}
+    chart = {(k, n) for k, n in object_names(rendered(names.release_name(name))) if k in kinds}
+    assert listed == chart
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [("x", "x-grpc-headless"), ("router", "router-grpc-headless"), ("a", "b")],
+)
+def test_collisions_are_exactly_the_names_two_rendered_releases_share(
+    first: str, second: str
+) -> None:
+    spec = everything_spec()
+    shared = object_names(rendered(first)) & object_names(rendered(second))
+    found = {(kind, obj) for _, kind, obj in names.collisions(second, spec, [(first, spec)])}
+    assert found == shared

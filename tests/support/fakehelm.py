@@ -7,6 +7,11 @@ and their revisions in a JSON file: ``upgrade --install``, ``rollback``, ``unins
 stuck in ``pending-upgrade``, say), make commands fail with helm's real messages, or
 slow them down to observe concurrency.
 
+Release labels (``--labels k=v``) follow helm 3.17/4.1 (pkg/action): an install stores them
+from its pending revision on, an upgrade merges them over the latest revision's, a
+rollback keeps those of the revision it returns to; helm puts them on its release Secrets
+beside its own (owner, name, status, version). A seeded release may be of another chart.
+
 Run as a script: ``python fakehelm.py STATE_DIR <helm arguments>``.
 """
 
@@ -35,6 +40,8 @@ VALUE_FLAGS = {
     "--output",
     "-o",
     "--description",
+    "--labels",
+    "-l",
     "--max",
     "--kubeconfig",
     "--kube-context",
@@ -141,6 +148,8 @@ class FakeHelm:
                     "updated": timestamp(updated),
                     "first": timestamp(updated),
                     "chart_version": rev.get("chart_version", "0.1.0"),
+                    "chart": rev.get("chart", "semantic-router"),
+                    "labels": dict(rev.get("labels", {})),
                     "values": rev.get("values", {}),
                 }
             )
@@ -250,7 +259,7 @@ def release_json(namespace: str, name: str, row: Mapping[str, Any]) -> dict[str,
         },
         "chart": {
             "metadata": {
-                "name": "semantic-router",
+                "name": row.get("chart", "semantic-router"),
                 "version": row["chart_version"],
                 "appVersion": row.get("app_version", "1.0.0"),
             }
@@ -278,6 +287,19 @@ def new_row(state: Mapping[str, Any], rows: list[dict[str, Any]], **fields: Any)
     }
     rows.append(row)
     return row
+
+
+def upgrade_labels(rows: Sequence[Mapping[str, Any]], argv: Sequence[str]) -> dict[str, str]:
+    """The labels an upgrade stores: the latest revision's with ``--labels`` merged over."""
+    labels = dict(rows[-1].get("labels") or {}) if rows else {}
+    given = flag(argv, "--labels") or flag(argv, "-l") or ""
+    for pair in filter(None, given.split(",")):
+        key, _, value = pair.partition("=")
+        if value == "null":
+            labels.pop(key, None)
+        else:
+            labels[key] = value
+    return labels
 
 
 def prune(rows: list[dict[str, Any]], history_max: int) -> None:
@@ -337,7 +359,7 @@ def handle(state: dict[str, Any], argv: list[str], stdin: str) -> str:
                     "revision": r["revision"],
                     "updated": r["updated"],
                     "status": r["status"],
-                    "chart": f"semantic-router-{r['chart_version']}",
+                    "chart": f"{r.get('chart', 'semantic-router')}-{r['chart_version']}",
                     "app_version": "1.0.0",
                     "description": r["description"],
                 }
@@ -356,6 +378,7 @@ def handle(state: dict[str, Any], argv: list[str], stdin: str) -> str:
                 "is in progress\n",
             )
         installing = not rows
+        labels = upgrade_labels(rows, argv)
         for r in rows:
             if r["status"] == "deployed":
                 r["status"] = "superseded"
@@ -367,6 +390,7 @@ def handle(state: dict[str, Any], argv: list[str], stdin: str) -> str:
             description=flag(argv, "--description") or default,
             chart_version=str(chart_metadata(pos[2]).get("version", "0.1.0")),
             values=json.loads(stdin or "{}"),
+            labels=labels,
         )
         prune(rows, int(flag(argv, "--history-max") or 10))
         return json.dumps(release_json(namespace, name, row)) if flag(argv, "--output") else ""
@@ -386,6 +410,8 @@ def handle(state: dict[str, Any], argv: list[str], stdin: str) -> str:
             status="deployed",
             description=f"Rollback to {target}",
             chart_version=source["chart_version"],
+            chart=source.get("chart", "semantic-router"),
+            labels=dict(source.get("labels") or {}),
             values=source["values"],
         )
         prune(rows, int(flag(argv, "--history-max") or 10))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -258,3 +259,128 @@ def test_module_entry_point_runs_the_cli() -> None:
     assert proc.returncode == 0
     for command in ("run", "render", "values", "crd"):
         assert command in proc.stdout
+
+
+# --- bounded input: one line, exit 2, for every malformed file -------------------------
+
+HEADER = "apiVersion: vllm.ai/v1alpha1\nkind: SemanticRouter\n"
+
+
+def alias_bomb() -> str:
+    """A "billion laughs" document: under 600 bytes, 9**9 strings once expanded."""
+    lines = ['a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for level in range(1, 9):
+        refs = ",".join([f"*a{level - 1}"] * 9)
+        lines.append(f"a{level}: &a{level} [{refs}]")
+    body = "".join(f"      {line}\n" for line in lines)
+    return f"{HEADER}metadata: {{name: r}}\nspec:\n  config:\n    laughs:\n{body}"
+
+
+MALFORMED: dict[str, tuple[bytes, str]] = {
+    "not UTF-8": (
+        (HEADER + "metadata: {name: r}\nspec: {}\n# caf\xe9\n").encode("latin-1"),
+        "not UTF-8 text (byte",
+    ),
+    "metadata a list": (
+        (HEADER + "metadata: [r]\nspec: {}\n").encode(),
+        "metadata must be an object",
+    ),
+    "spec a number": ((HEADER + "metadata: {name: r}\nspec: 5\n").encode(), "spec must be"),
+    "spec a string": (
+        (HEADER + "metadata: {name: r}\nspec: replicas\n").encode(),
+        "spec must be an object (found str)",
+    ),
+    "lone surrogate in JSON": (
+        b'{"apiVersion": "vllm.ai/v1alpha1", "kind": "SemanticRouter", "metadata": '
+        b'{"name": "r"}, "spec": {"podAnnotations": {"a": "\\ud800"}}}',
+        "spec.podAnnotations.a: holds a lone UTF-16 surrogate",
+    ),
+    "name with a space": (
+        (HEADER + 'metadata: {name: "my router"}\nspec: {}\n').encode(),
+        "metadata.name 'my router' is not a valid name",
+    ),
+    "name a number": (
+        (HEADER + "metadata: {name: 42}\nspec: {}\n").encode(),
+        "metadata.name 42 is not a valid name",
+    ),
+    "namespace with a newline": (
+        (HEADER + 'metadata: {name: r, namespace: "a\\nb"}\nspec: {}\n').encode(),
+        "metadata.namespace 'a\\nb' is not a valid namespace",
+    ),
+    "alias bomb": (alias_bomb().encode(), "YAML aliases (*a0) are not accepted"),
+    "too deep": (
+        (HEADER + "metadata: {name: r}\nspec: " + "[" * 5000).encode(),
+        "nested too deeply",
+    ),
+    "too large": (
+        (HEADER + "metadata: {name: r}\nspec: {}\n#" + "x" * cli.MAX_CR_BYTES).encode(),
+        f"larger than {cli.MAX_CR_BYTES} bytes",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(MALFORMED))
+@pytest.mark.parametrize("command", ["values", "render"])
+def test_malformed_input_is_one_line_naming_the_problem_with_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], case: str, command: str
+) -> None:
+    content, message = MALFORMED[case]
+    path = tmp_path / "cr.yaml"
+    path.write_bytes(content)
+    code, out = run(command, str(path))
+    err = capsys.readouterr().err
+    assert (code, out) == (2, "")
+    assert message in err
+    assert err.count("\n") == 1, err
+    assert "Traceback" not in err
+
+
+def test_an_alias_bomb_is_refused_in_well_under_a_second(tmp_path: Path) -> None:
+    path = tmp_path / "bomb.yaml"
+    path.write_text(alias_bomb())
+    assert len(alias_bomb()) < 600
+    started = time.perf_counter()
+    code, _ = run("values", str(path))
+    assert code == 2
+    assert time.perf_counter() - started < 0.5
+
+
+def test_a_json_surrogate_pair_is_read_as_its_character(tmp_path: Path) -> None:
+    path = tmp_path / "cr.json"
+    path.write_bytes(
+        b'{"apiVersion": "vllm.ai/v1alpha1", "kind": "SemanticRouter", "metadata": '
+        b'{"name": "r"}, "spec": {"podAnnotations": {"a": "\\ud83d\\ude00"}}}'
+    )
+    code, printed = run("values", str(path))
+    assert code == 0
+    assert yaml.safe_load(printed)["podAnnotations"] == {"a": "\U0001f600"}
+
+
+def test_an_invalid_namespace_flag_is_refused(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, _ = run("values", str(SIMPLE), "--namespace", "Team A")
+    assert code == 2
+    assert "--namespace 'Team A' is not a valid namespace" in capsys.readouterr().err
+
+
+def test_one_model_over_http_and_https_exits_2_naming_the_endpoint_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    service = {"type": "service", "service": {"name": "vllm", "port": 8000}}
+    kserve = {"type": "kserve", "inferenceServiceName": "isvc"}
+    path = write_cr(
+        tmp_path,
+        {
+            "vllmEndpoints": [
+                {"name": "plain", "model": "m", "backend": service},
+                {"name": "tls", "model": "m", "backend": kserve},
+            ]
+        },
+    )
+    code, _ = run("render", path)
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "spec.vllmEndpoints[1]: endpoint 'tls' serves model 'm' over https" in err
+    assert "spec.vllmEndpoints[0] ('plain') over http" in err
+    assert err.count("serves model") == 1

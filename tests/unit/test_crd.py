@@ -9,6 +9,7 @@ from typing import Any
 import jsonschema
 import kubernetes_validate
 import pytest
+import yaml
 from semantic_router_operator import crd as crdgen
 from semantic_router_operator import models
 
@@ -299,3 +300,14 @@ def test_cel_rules_only_touch_bounded_values() -> None:
 def test_structural_conversion_refuses_unions_it_cannot_express() -> None:
     with pytest.raises(ValueError, match="unsupported union"):
         crdgen.structural({"anyOf": [{"type": "integer"}, {"type": "boolean"}]}, {})
+
+
+@pytest.mark.parametrize("field", ["securityContext", "podSecurityContext"])
+def test_security_context_descriptions_say_merged_as_the_chart_does(field: str) -> None:
+    """The chart merges the user's securityContext over its defaults (tests/chart)."""
+    crd = yaml.safe_load(crdgen.render_yaml())
+    spec = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]
+    description = spec["properties"][field]["description"]
+    assert "merged over" in description
+    assert "false and 0 included" in description
+    assert "replaces the platform-aware" not in description

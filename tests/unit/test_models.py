@@ -134,6 +134,16 @@ EP = "spec.vllmEndpoints[0]"
 SC = "spec.config.semantic_cache"
 
 INVALID: dict[str, Invalid] = {
+    "podLabels overriding the selector's name": rule(
+        set_path("spec.podLabels", {"app.kubernetes.io/name": "other", "team": "a"}),
+        "spec.podLabels",
+        models.RULE_POD_LABELS.message,
+    ),
+    "podLabels overriding the selector's instance": rule(
+        set_path("spec.podLabels", {"app.kubernetes.io/instance": "other"}),
+        "spec.podLabels",
+        models.RULE_POD_LABELS.message,
+    ),
     "kserve backend without inferenceServiceName": rule(
         without_backend_field("inferenceServiceName", "kserve"),
         f"{EP}.backend",

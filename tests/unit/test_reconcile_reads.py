@@ -15,7 +15,7 @@ import pytest
 from semantic_router_operator import handlers
 from semantic_router_operator.handlers import Operator
 from semantic_router_operator.metrics import Metrics
-from semantic_router_operator.release import ReleaseInfo
+from semantic_router_operator.release import OWNER_LABEL, ReleaseInfo
 from semantic_router_operator.settings import Settings
 
 NAME, NAMESPACE = "my-router", "default"
@@ -46,13 +46,20 @@ class Store:
         return "0.1.0"
 
     async def apply(
-        self, name: str, namespace: str, values: Mapping[str, Any], *, digest: str
+        self,
+        name: str,
+        namespace: str,
+        values: Mapping[str, Any],
+        *,
+        digest: str,
+        owner: str = "",
     ) -> ReleaseInfo:
         revision = len(self.applied) + 1
         self.applied.append((name, revision, digest))
         for secret in self.helm_secrets:
             secret["metadata"]["labels"]["status"] = "superseded"
         labels = {"owner": "helm", "name": name, "status": "deployed", "version": str(revision)}
+        labels[OWNER_LABEL] = owner
         self.helm_secrets.append({"metadata": {"labels": labels}})
         return ReleaseInfo(name, namespace, revision, "deployed", "0.1.0", digest=digest)
 

@@ -20,12 +20,15 @@ import pydantic
 import pytest
 import yaml
 from semantic_router_operator.release import (
+    OWNER_LABEL,
     HelmReleases,
     ReleaseError,
+    ReleaseInfo,
     ReleaseSettings,
     Revision,
     classify,
     describe,
+    ownership,
     parse_major,
     plan_recovery,
     scrub,
@@ -40,6 +43,7 @@ NS = "team-a"
 DIGEST = "sha256:0123abcd"
 DESCRIPTION = describe(DIGEST)
 VALUES: dict[str, Any] = {"replicas": 2, "vllmEndpoints": [{"name": "a", "model": "m-1"}]}
+UID = "0b5e3c1a-7d2f-4f43-9a51-1c2d3e4f5a6b"
 
 
 @pytest.fixture
@@ -190,7 +194,7 @@ async def test_every_command_the_adapter_runs_is_accepted_by_the_real_helm_of_th
     with pytest.raises(ReleaseError):
         await releases.apply("ok", NS, VALUES, digest=DIGEST)
     await releases.apply("stuck", NS, VALUES, digest=DIGEST)
-    await releases.apply("fresh", NS, VALUES, digest=DIGEST)
+    await releases.apply("fresh", NS, VALUES, digest=DIGEST, owner=UID)
     await releases.status("ok", NS)
     await releases.uninstall("ok", NS)
     await releases.template("ok", NS, VALUES, api_versions=["route.openshift.io/v1"])
@@ -303,7 +307,7 @@ async def test_helm_version_is_asked_once_per_process(tmp_path: Path, chart: Pat
     assert await releases.helm_major() == 3
 
 
-async def test_unsupported_helm_major_is_a_permanent_error_naming_the_binary(
+async def test_unsupported_helm_major_is_retried_and_names_the_binary(
     tmp_path: Path, chart: Path
 ) -> None:
     fake, releases = releases_for(tmp_path, chart, 2)
@@ -311,7 +315,7 @@ async def test_unsupported_helm_major_is_a_permanent_error_naming_the_binary(
     with pytest.raises(ReleaseError) as caught:
         await releases.apply("router", NS, VALUES, digest=DIGEST)
 
-    assert (caught.value.reason, caught.value.transient) == ("UnsupportedHelm", False)
+    assert (caught.value.reason, caught.value.transient) == ("UnsupportedHelm", True)
     assert str(fake.path) in str(caught.value)
     assert "Helm 3 and Helm 4" in str(caught.value)
     assert fake.argvs("upgrade") == []
@@ -714,18 +718,37 @@ def test_recovery_plan_for_each_history(
             'Error: INSTALLATION FAILED: deployments.apps is forbidden: User "system:'
             'serviceaccount:op:op" cannot create resource "deployments"',
             "Forbidden",
-            False,
+            True,
         ),
         (
             "Error: INSTALLATION FAILED: rendered manifests contain a resource that already "
             'exists. Unable to continue with install: Service "r" in namespace "a" exists and '
             "cannot be imported into the current release",
             "ResourceExists",
-            False,
+            True,
         ),
         (
             "Error: non-absolute URLs should be in form of repo_name/path_to_chart, got: x",
             "ChartNotFound",
+            True,
+        ),
+        (
+            'Error: INSTALLATION FAILED: persistentvolumeclaims "r-models" is forbidden: '
+            "exceeded quota: storage, requested: requests.storage=10Gi, used: "
+            "requests.storage=0, limited: requests.storage=1Gi",
+            "QuotaExceeded",
+            True,
+        ),
+        (
+            'Error: INSTALLATION FAILED: admission webhook "validate.kyverno.svc" denied the '
+            "request: policy require-labels: the Deployment is invalid",
+            "AdmissionDenied",
+            True,
+        ),
+        (
+            'Error: UPGRADE FAILED: Service "r" is invalid: spec.loadBalancerIP: Forbidden: '
+            "may not be used when `type` is 'ClusterIP'",
+            "InvalidResource",
             False,
         ),
     ],
@@ -956,16 +979,14 @@ def test_helm_major_is_read_from_version_short(output: str, major: int) -> None:
     assert parse_major(output) == major
 
 
-async def test_a_missing_helm_binary_is_a_permanent_error_naming_it(
-    tmp_path: Path, chart: Path
-) -> None:
+async def test_a_missing_helm_binary_is_retried_and_named(tmp_path: Path, chart: Path) -> None:
     missing = tmp_path / "no-such-helm"
     releases = HelmReleases(ReleaseSettings(helm=str(missing), chart=chart))
 
     with pytest.raises(ReleaseError) as caught:
         await releases.template("router", NS, VALUES)
 
-    assert (caught.value.reason, caught.value.transient) == ("HelmMissing", False)
+    assert (caught.value.reason, caught.value.transient) == ("HelmMissing", True)
     assert str(missing) in caught.value.detail
 
 
@@ -992,3 +1013,75 @@ async def test_the_project_chart_renders_through_the_adapter_and_chart_errors_na
     assert "replicas" in schema.value.detail
     assert (render.value.reason, render.value.transient) == ("RenderFailed", False)
     assert "vllmEndpoints[0].backend.type llamastack needs backend.resolved" in render.value.detail
+
+
+# ------------------------------------------------------------------------------- ownership
+
+
+def helm_status(chart: str, digest: str | None = None) -> ReleaseInfo:
+    return ReleaseInfo("r", NS, 1, "deployed", "1.0.0", digest=digest, chart_name=chart)
+
+
+HELM = {"owner": "helm", "name": "r", "status": "deployed", "version": "1"}
+
+
+async def test_an_apply_for_a_router_labels_the_release_with_its_uid(
+    tmp_path: Path, chart: Path
+) -> None:
+    fake, releases = releases_for(tmp_path, chart, 4)
+    await releases.apply("router", NS, VALUES, digest=DIGEST, owner=UID)
+    [upgrade] = [c for c in fake.calls() if c.command == "upgrade"]
+    assert upgrade.argv[upgrade.argv.index("--labels") + 1] == f"{OWNER_LABEL}={UID}"
+
+
+def test_no_release_of_that_name_is_free_to_install() -> None:
+    claim = ownership([], UID, release=None, chart_name="semantic-router", adopt=False)
+    assert (claim.how, claim.owned) == ("absent", True)
+
+
+def test_a_release_labelled_with_the_routers_uid_is_its_own() -> None:
+    labels = [{**HELM, OWNER_LABEL: UID}, {**HELM, "version": "2"}]
+    claim = ownership(labels, UID, release=None, chart_name="semantic-router", adopt=False)
+    assert (claim.how, claim.owned) == ("labelled", True)
+
+
+@pytest.mark.parametrize("adopt", [False, True])
+def test_another_charts_release_is_taken_even_with_the_adopt_annotation(adopt: bool) -> None:
+    claim = ownership(
+        [HELM], UID, release=helm_status("redis"), chart_name="semantic-router", adopt=adopt
+    )
+    assert (claim.how, claim.owned, claim.chart) == ("taken", False, "redis")
+    assert claim.why == "it is a release of chart redis"
+
+
+def test_this_chart_installed_by_hand_is_taken_unless_adopted() -> None:
+    by_hand = helm_status("semantic-router")
+    refused = ownership([HELM], UID, release=by_hand, chart_name="semantic-router", adopt=False)
+    adopted = ownership([HELM], UID, release=by_hand, chart_name="semantic-router", adopt=True)
+    assert (refused.how, refused.owned) == ("taken", False)
+    assert "installed without the operator" in refused.why
+    assert (adopted.how, adopted.owned) == ("adopted", True)
+
+
+def test_a_release_the_operator_made_for_another_router_is_taken() -> None:
+    labels = [{**HELM, OWNER_LABEL: "other-uid"}]
+    claim = ownership(
+        labels,
+        UID,
+        release=helm_status("semantic-router", DIGEST),
+        chart_name="semantic-router",
+        adopt=False,
+    )
+    assert (claim.how, claim.owned) == ("taken", False)
+    assert "another SemanticRouter (uid other-uid)" in claim.why
+
+
+def test_an_unlabelled_release_with_the_operators_digest_is_its_own() -> None:
+    claim = ownership(
+        [HELM],
+        UID,
+        release=helm_status("semantic-router", DIGEST),
+        chart_name="semantic-router",
+        adopt=False,
+    )
+    assert (claim.how, claim.owned) == ("recorded", True)

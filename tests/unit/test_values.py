@@ -238,3 +238,26 @@ def test_chart_defaults_read_the_same_from_a_packaged_chart(tmp_path: Path) -> N
         tar.add(CHART / "values.yaml", arcname="semantic-router/values.yaml")
     assert values.read_chart_defaults(archive) == DEFAULTS
     assert DEFAULTS["config"]["global"]["stores"]["response_cache"]["backend_type"] == "memory"
+
+
+def tool(index: int, description: str) -> dict[str, Any]:
+    function = {"name": f"tool_{index}", "description": description, "parameters": {}}
+    return {"tool": {"type": "function", "function": function}, "description": description}
+
+
+def test_a_tools_db_over_what_a_configmap_holds_is_refused_naming_the_field() -> None:
+    big = [tool(i, "x" * 2000) for i in range(270)]  # about 1.1 MB as compact JSON
+    with pytest.raises(RouterConfigError) as refused:
+        build({**SPEC, "toolsDb": big}, QWEN)
+    assert refused.value.field == "spec.toolsDb"
+    assert "more than the" in refused.value.message
+    assert f"a ConfigMap holds at most {values.CONFIGMAP_BYTES}" in refused.value.message
+
+
+def test_a_large_tools_db_within_the_limit_is_kept() -> None:
+    fits = [tool(i, "x" * 2000) for i in range(200)]
+    assert build({**SPEC, "toolsDb": fits}, QWEN)["toolsDb"] == fits
+
+
+def test_the_size_counts_json_as_go_escapes_it() -> None:
+    assert values.rendered_json_size(["<a&b>"]) == len('["\\u003ca\\u0026b\\u003e"]')
