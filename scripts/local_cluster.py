@@ -134,6 +134,9 @@ def commands(bin_dir: Path, layout: Layout, ports: Ports) -> dict[str, list[str]
             f"--etcd-servers={etcd_url}",
             "--bind-address=127.0.0.1",
             "--advertise-address=127.0.0.1",
+            # Loopback cannot back the `kubernetes` Service's endpoints; nothing in the cluster
+            # calls the API server through it (the operator runs outside, as the tests do).
+            "--endpoint-reconciler-type=none",
             f"--secure-port={ports.apiserver}",
             f"--tls-cert-file={pki('apiserver.crt')}",
             f"--tls-private-key-file={pki('apiserver.key')}",
@@ -322,6 +325,7 @@ def make_pki(layout: Layout) -> None:
 
 
 def _alive(pid: int) -> bool:
+    _reap(pid)  # a child of this process that exited is a zombie until reaped
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
