@@ -256,7 +256,17 @@ def operator(
     try:
         yield running
     finally:
+        delete_routers(kubectl, namespace)
         running.stop()
+
+
+def delete_routers(kubectl: Kubectl, namespace: str) -> None:
+    """Delete the SemanticRouters of `namespace` while their operator still runs, so that its
+    finalizer uninstalls each release (else the namespace and the CRD would wait for it forever)."""
+    kubectl.run(
+        "delete", "semanticrouters", "--all", "-n", namespace, "--timeout=120s",
+        check=False, timeout=150,
+    )  # fmt: skip
 
 
 def _deployed_operator(kubectl: Kubectl, image: str) -> Iterator[str]:
