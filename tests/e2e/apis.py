@@ -26,6 +26,7 @@ from typing import Any
 import yaml
 
 from tests.e2e.cluster import Kubectl
+from tests.e2e.conftest import wait_established
 
 ROOT = Path(__file__).resolve().parents[2]
 TOOLS = ROOT / "tools" / "apis"
@@ -160,9 +161,7 @@ def installed(kubectl: Kubectl, kinds: set[str]) -> Iterator[set[str]]:
     for kind in added:
         kubectl.run("apply", "--server-side", "-f", "-", stdin=json.dumps(crd_manifest(kind)))
     for kind in added:
-        kubectl.run(
-            "wait", "--for=condition=Established", f"crd/{CRD_NAMES[kind]}", "--timeout=60s"
-        )
+        wait_established(kubectl, CRD_NAMES[kind])
     try:
         yield already | kinds
     finally:

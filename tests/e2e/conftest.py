@@ -69,10 +69,21 @@ def crd(kubectl: Kubectl) -> Iterator[str]:
     (removed again if it was not there before)."""
     existed = kubectl.get("crd", CRD_NAME) is not None
     kubectl.run("apply", "--server-side", "--force-conflicts", "-f", str(CRD_FILE))
-    kubectl.run("wait", "--for=condition=Established", f"crd/{CRD_NAME}", "--timeout=60s")
+    wait_established(kubectl, CRD_NAME)
     yield CRD_NAME
     if not existed:
         kubectl.run("delete", "crd", CRD_NAME, "--ignore-not-found", "--wait=false", check=False)
+
+
+def wait_established(kubectl: Kubectl, name: str) -> None:
+    """Wait for a CRD's Established condition (`kubectl wait` fails while it has no conditions)."""
+
+    def established() -> bool:
+        crd = kubectl.get("crd", name) or {}
+        conditions = (crd.get("status") or {}).get("conditions") or []
+        return any(c["type"] == "Established" and c["status"] == "True" for c in conditions)
+
+    wait_for(f"CRD {name} Established", established, 60, every=0.2)
 
 
 def new_namespace(kubectl: Kubectl, prefix: str = "sr-e2e") -> str:
