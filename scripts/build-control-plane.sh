@@ -23,10 +23,11 @@ required_version() {
   sed -n "s|^\s*\(require \)\{0,1\}$2 \(v[^ ]*\).*$|\2|p" "$1/go.mod" | head -n 1
 }
 
-# entry COMPONENT MODULE_DIR VERSION: the cache directory for that build of the tools module.
+# entry COMPONENT MODULE_DIR VERSION: the cache directory for that build of the tools module, keyed by
+# the module's requirements, replacements and tools (not its comments) and its go.sum.
 entry() {
   local digest
-  digest="$(cat "$2/go.mod" "$2/go.sum" | sha256sum | cut -c1-12)"
+  digest="$({ cd "$2" && "$GO" mod edit -json && cat go.sum; } | sha256sum | cut -c1-12)"
   echo "$cache/$1/$3-$digest"
 }
 
