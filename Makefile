@@ -37,8 +37,12 @@ $(BIN)/helm4 $(BIN)/helm3: scripts/install-helm.sh
 	./scripts/install-checkov.sh $(PYTHON)
 	touch $@
 
+.PHONY: control-plane
+control-plane: ## Build the local control plane (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok) from tools/, or reuse the cached build.
+	@./scripts/build-control-plane.sh >/dev/null
+
 .PHONY: dev
-dev: $(VENV)/.installed $(BIN)/helm4 $(BIN)/helm3 .venv-checkov/.installed ## Create the virtualenvs, install all dependencies and the helm binaries in ./bin.
+dev: $(VENV)/.installed $(BIN)/helm4 $(BIN)/helm3 .venv-checkov/.installed control-plane ## Create the virtualenvs, install all dependencies, the helm binaries in ./bin and the local control plane.
 
 .PHONY: quickstart
 quickstart: dev ## Set everything up and print the manifests the operator deploys for a sample CR (SAMPLE=simple).
@@ -165,6 +169,16 @@ catalog-push: ## Push the OLM catalog image (CATALOG_IMG).
 	@$(call need,$(CONTAINER_TOOL),install Docker or Podman and set CONTAINER_TOOL)
 	$(CONTAINER_TOOL) push $(CATALOG_IMG)
 
+##@ Local cluster
+
+.PHONY: cluster
+cluster: $(if $(wildcard $(PY)),,$(VENV)/.installed) control-plane ## Start a local Kubernetes control plane on 127.0.0.1 with two fake nodes (idempotent); prints the export KUBECONFIG line.
+	@$(PY) -m scripts.local_cluster up --state .cluster
+
+.PHONY: cluster-down
+cluster-down: $(if $(wildcard $(PY)),,$(VENV)/.installed) ## Stop the local control plane started by make cluster and remove its state (.cluster/).
+	@$(PY) -m scripts.local_cluster down --state .cluster
+
 ##@ Deployment
 
 .PHONY: install
@@ -230,12 +244,13 @@ lint: dev ## Run ruff and mypy.
 	mypy
 
 .PHONY: test
-test: dev lint olm-tools ## Run every test tier except e2e (unit, chart, integration, dataplane).
+test: dev lint olm-tools ## Run every test tier: unit, chart, integration, reliability, dataplane, then e2e (on KUBECONFIG's cluster, else on a local control plane started and stopped for the run).
 	./scripts/pytest.sh tests --ignore=tests/e2e
+	./scripts/pytest.sh tests/e2e -p no:cacheprovider
 
 .PHONY: e2e
-e2e: dev ## Run the end-to-end tests on the current kubeconfig's cluster (or a throwaway kind cluster); skipped, with the reason, when there is none.
-	./scripts/pytest.sh tests/e2e -rs -p no:cacheprovider
+e2e: dev ## Run the end-to-end tier alone: on KUBECONFIG's cluster when set, else on a local control plane started and stopped for the run.
+	./scripts/pytest.sh tests/e2e -p no:cacheprovider
 
 ##@ Benchmarks
 

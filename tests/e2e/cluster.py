@@ -1,18 +1,16 @@
 """A real Kubernetes cluster for the end-to-end tier, through kubectl.
 
-Which cluster: the current kubeconfig's (``KUBECONFIG`` or ``~/.kube/config``) when its API
-server answers; else a throwaway kind cluster when ``kind`` and a running container engine
-are installed (``SR_E2E_KIND=0`` turns that off); else none, and `find_cluster` says why in
-one line.
+Which cluster: the one ``KUBECONFIG`` names, when it is set (kind, OpenShift, any cluster: it
+must answer, else the tier fails); else a local control plane (scripts/local_cluster.py: etcd,
+kube-apiserver, kube-controller-manager, kube-scheduler and kwok's fake nodes on 127.0.0.1)
+started for the run and stopped after it.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -22,23 +20,16 @@ from typing import Any, TypeVar
 
 import yaml
 
+from scripts import deploy_manifests, local_cluster
+
 T = TypeVar("T")
 
 PROBE_TIMEOUT = 10
 
 
-class NoCluster(Exception):
-    """No cluster is reachable; the message is the one-line reason."""
-
-
 def kubectl_binary() -> str:
-    beside = Path(sys.executable).parent / "kubectl"
-    if beside.is_file():
-        return str(beside)
-    found = shutil.which("kubectl")
-    if not found:
-        raise NoCluster("no cluster: kubectl is not installed (run `make dev`)")
-    return found
+    """kubectl from this Python's environment (installed by `make dev`), else from PATH."""
+    return deploy_manifests.kubectl()
 
 
 @dataclass(frozen=True)
@@ -90,49 +81,26 @@ class Kubectl:
         return {g["name"] for g in groups.get("groups", [])}
 
 
-def default_kubeconfig() -> str:
-    return os.environ.get("KUBECONFIG") or str(Path.home() / ".kube" / "config")
-
-
-def _engine_running() -> bool:
-    for engine in ("docker", "podman"):
-        if shutil.which(engine):
-            proc = subprocess.run(
-                [engine, "info"], capture_output=True, text=True, timeout=PROBE_TIMEOUT
-            )
-            if proc.returncode == 0:
-                return True
-    return False
-
-
 @contextmanager
 def find_cluster(workdir: Path) -> Iterator[Kubectl]:
-    """The cluster to test against (see the module docstring); raises NoCluster."""
+    """The cluster to test against (see the module docstring)."""
     binary = kubectl_binary()
-    current = Kubectl(default_kubeconfig(), binary)
-    files = [f for f in current.kubeconfig.split(os.pathsep) if f]
-    if not any(Path(f).is_file() for f in files):
-        where = f"no kubeconfig at {current.kubeconfig}"
-    elif current.reachable():
+    given = os.environ.get("KUBECONFIG", "")
+    if given:
+        current = Kubectl(given, binary)
+        if not current.reachable():
+            raise AssertionError(
+                f"KUBECONFIG={given} reaches no API server: start that cluster, or unset "
+                "KUBECONFIG to run the tier on a local control plane"
+            )
         yield current
         return
-    else:
-        where = f"the kubeconfig {current.kubeconfig} reaches no API server"
-    if os.environ.get("SR_E2E_KIND", "1") == "0":
-        raise NoCluster(f"no cluster: {where} (SR_E2E_KIND=0: no kind cluster)")
-    kind = shutil.which("kind")
-    if not kind:
-        raise NoCluster(f"no cluster: {where}, and kind is not installed to create one")
-    if not _engine_running():
-        raise NoCluster(f"no cluster: {where}, and kind has no running Docker or Podman")
-    name = f"sr-e2e-{os.getpid()}"
-    kubeconfig = str(workdir / "kind-kubeconfig")
-    create = [kind, "create", "cluster", "--name", name, "--kubeconfig", kubeconfig]
-    subprocess.run([*create, "--wait", "180s"], check=True, timeout=600)
+    state = workdir / "control-plane"
+    layout = local_cluster.up(state)
     try:
-        yield Kubectl(kubeconfig, binary)
+        yield Kubectl(str(layout.kubeconfig), binary)
     finally:
-        subprocess.run([kind, "delete", "cluster", "--name", name], timeout=300, check=False)
+        local_cluster.down(state)
 
 
 def wait_for(what: str, probe: Callable[[], T | None], timeout: float, every: float = 2.0) -> T:

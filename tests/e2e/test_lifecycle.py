@@ -1,5 +1,7 @@
-"""End to end on a real cluster: the simple sample is installed by the operator, becomes
-Ready, follows a change of replicas, and is removed with everything helm installed.
+"""End to end on a real cluster, with the operator under its own ServiceAccount: the simple
+sample is installed by the operator with real helm, its pods run on the cluster's nodes, it
+becomes Ready and Running, follows a change of replicas, and is removed with everything helm
+installed.
 
 The simple sample is applied as the user documentation shows, with three adjustments a bare
 test cluster needs, each only when the cluster lacks what the sample expects:
@@ -11,65 +13,31 @@ test cluster needs, each only when the cluster lacks what the sample expects:
   (the default class is used), and persistence is turned off when there is no default either;
 - the resource requests are lowered to fit a small node (the limits stay as in the sample).
 
-Waiting for Ready includes pulling the router image and its models: ``SR_E2E_READY_TIMEOUT``
-(seconds, default 900) bounds it.
+On a real cluster, waiting for Ready includes pulling the router image and its models:
+``SR_E2E_READY_TIMEOUT`` (seconds, default 900) bounds it. On the local control plane the nodes
+are kwok's: pods become Running and Ready as soon as they are scheduled.
 """
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from tests.e2e.cluster import Kubectl, wait_for
-
-ROOT = Path(__file__).resolve().parents[2]
-SAMPLE = ROOT / "samples" / "vllm.ai_v1alpha1_semanticrouter_simple.yaml"
-KIND = "semanticrouter"
-BACKEND_SERVICE = "e2e-vllm"
-APPLY_TIMEOUT = 300.0
-READY_TIMEOUT = float(os.environ.get("SR_E2E_READY_TIMEOUT", "900"))
-
-
-def simple_router(kubectl: Kubectl, namespace: str) -> dict[str, Any]:
-    """The simple sample, adjusted to the cluster as the module docstring says."""
-    router: dict[str, Any] = yaml.safe_load(SAMPLE.read_text())
-    router["metadata"]["namespace"] = namespace
-    spec = router["spec"]
-    if "serving.kserve.io" not in kubectl.served_groups():
-        for endpoint in spec["vllmEndpoints"]:
-            endpoint["backend"] = {
-                "type": "service",
-                "service": {"name": BACKEND_SERVICE, "port": 8000},
-            }
-    classes = kubectl.json("get", "storageclasses")["items"]
-    persistence = spec.get("persistence") or {}
-    wanted = persistence.get("storageClassName")
-    if wanted and wanted not in {c["metadata"]["name"] for c in classes}:
-        persistence.pop("storageClassName")
-        default = "storageclass.kubernetes.io/is-default-class"
-        if not any(c["metadata"].get("annotations", {}).get(default) == "true" for c in classes):
-            persistence["enabled"] = False
-    spec.setdefault("resources", {})["requests"] = {"cpu": "100m", "memory": "256Mi"}
-    return router
-
-
-def status_of(kubectl: Kubectl, name: str, namespace: str) -> dict[str, Any]:
-    obj = kubectl.get(KIND, name, namespace) or {}
-    status: dict[str, Any] = obj.get("status") or {}
-    return status
-
-
-def condition(status: dict[str, Any], kind: str) -> dict[str, Any]:
-    found = [c for c in status.get("conditions") or [] if c.get("type") == kind]
-    return found[0] if found else {}
+from tests.e2e.routers import (
+    APPLY_TIMEOUT,
+    BACKEND_SERVICE,
+    KIND,
+    READY_TIMEOUT,
+    condition,
+    simple_router,
+    status_of,
+)
 
 
 @pytest.fixture(scope="module")
-def router(kubectl: Kubectl, operator: str, namespace: str) -> dict[str, Any]:
+def router(kubectl: Kubectl, operator: object, namespace: str) -> dict[str, Any]:
     backend = {
         "apiVersion": "v1",
         "kind": "Service",
@@ -115,6 +83,34 @@ def test_the_router_becomes_ready(kubectl: Kubectl, router: dict[str, Any], name
     status = wait_for(f"{name} Ready", ready, READY_TIMEOUT, every=5)
     assert status["phase"] == "Running"
     assert status["readyReplicas"] == router["spec"]["replicas"]
+    assert condition(status, "Degraded").get("status") == "False"
+    assert condition(status, "ReleaseFailed").get("status") == "False"
+    pods = kubectl.json("get", "pods", "-n", namespace, "-l", f"app.kubernetes.io/instance={name}")
+    nodes = {n["metadata"]["name"] for n in kubectl.json("get", "nodes")["items"]}
+    assert pods["items"] and all(p["spec"].get("nodeName") in nodes for p in pods["items"])
+
+
+def test_the_persistent_volume_claim_is_bound(
+    kubectl: Kubectl, router: dict[str, Any], namespace: str
+) -> None:
+    name = router["metadata"]["name"]
+    selector = f"app.kubernetes.io/instance={name}"
+    if not (router["spec"].get("persistence") or {}).get("enabled", True):
+        # a cluster without a default StorageClass: persistence was turned off
+        assert kubectl.json("get", "pvc", "-n", namespace, "-l", selector)["items"] == []
+        return
+
+    def bound() -> list[dict[str, Any]] | None:
+        claims = kubectl.json("get", "pvc", "-n", namespace, "-l", selector)["items"]
+        return (
+            claims if claims and all(c["status"].get("phase") == "Bound" for c in claims) else None
+        )
+
+    claims = wait_for(f"the claims of {name} bound", bound, APPLY_TIMEOUT)
+    assert (
+        claims[0]["spec"]["resources"]["requests"]["storage"]
+        == router["spec"]["persistence"]["size"]
+    )
 
 
 def test_a_change_of_replicas_reaches_the_deployment(
@@ -138,6 +134,14 @@ def test_a_change_of_replicas_reaches_the_deployment(
 
     status = wait_for(f"{name} status of generation 2", observed, APPLY_TIMEOUT)
     assert status["release"]["revision"] > before
+    selector = f"app.kubernetes.io/instance={name}"
+
+    def rolled() -> list[dict[str, Any]] | None:
+        pods = kubectl.json("get", "pods", "-n", namespace, "-l", selector)["items"]
+        running = [p for p in pods if p["status"].get("phase") == "Running"]
+        return running if len(running) == replicas == len(pods) else None
+
+    wait_for(f"{replicas} running pods of {name}", rolled, APPLY_TIMEOUT)
 
 
 def test_deleting_the_router_uninstalls_the_release(
@@ -149,3 +153,14 @@ def test_deleting_the_router_uninstalls_the_release(
     assert kubectl.get("deployment", name, namespace) is None
     secrets = kubectl.json("get", "secrets", "-n", namespace, "-l", f"owner=helm,name={name}")
     assert secrets["items"] == []
+    selector = f"app.kubernetes.io/instance={name}"
+    kinds = (
+        "deployments,replicasets,services,configmaps,secrets,serviceaccounts,pvc,hpa,pdb,ingresses"
+    )
+
+    def gone() -> bool:
+        left = kubectl.json("get", kinds, "-n", namespace, "-l", selector)["items"]
+        pods = kubectl.json("get", "pods", "-n", namespace, "-l", selector)["items"]
+        return not left and not pods
+
+    wait_for(f"nothing left labelled {selector}", gone, APPLY_TIMEOUT)

@@ -1,6 +1,11 @@
 """The integration harness: the real operator (kopf) against an emulated Kubernetes API
 over HTTP, with only the helm step replaced by `FakeReleases`.
 
+What a real control plane proves is proven there (tests/e2e: discovery from real objects,
+OpenShift detection, the named-namespaces mode, restart without helm runs, delete and
+finalizer); this tier keeps what needs a stand-in to observe or to provoke: exact helm runs
+and values, helm failures, timer-paced drift and retries.
+
 The operator runs in its own thread and event loop, as it would in its own process:
 kopf cancels every task of its loop when it stops, and the test's tasks are not its.
 """

@@ -67,36 +67,6 @@ def resolved(values: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.mark.serves(KSERVE)
-async def test_kserve_and_llama_stack_backends_are_discovered_from_cluster_objects(
-    env: Env,
-) -> None:
-    await add_isvc(env, "llama-3-8b")
-    labels = {"app": "llama-stack", "model": "llama-3.3-70b"}
-    await add_service(env, "ls-b", [{"port": 9000}], labels)
-    await add_service(env, "ls-a", [{"port": 8321, "name": "http"}], labels)
-    await add_service(env, "ls-other", [{"port": 80}], {"app": "llama-stack"})
-    await env.create_router(
-        "router", spec(kserve("llama3", "llama-3-8b"), llamastack("llama70", labels))
-    )
-    await env.wait_runs(1)
-
-    assert resolved(env.releases.runs[0].values) == {
-        "llama3": {
-            "host": "llama-3-8b-predictor.default.svc.cluster.local",
-            "port": 8443,
-            "protocol": "https",
-        },
-        "llama70": {"host": "ls-a.default.svc.cluster.local", "port": 8321, "protocol": "http"},
-    }
-    cond = await env.wait_condition("router", "BackendsResolved", "True", "Resolved")
-    assert cond["message"] == "2/2 backends resolved"
-    backends = {b["name"]: b for b in (await env.status("router"))["backends"]}
-    assert backends["llama70"]["host"] == "ls-a.default.svc.cluster.local"
-    assert "1 more matched, using the first by name" in backends["llama70"]["message"]
-    env.report("kserve + llama stack discovery")
-
-
-@pytest.mark.serves(KSERVE)
 async def test_backend_created_later_is_resolved_by_the_timer(
     env: Env, caplog: pytest.LogCaptureFixture
 ) -> None:

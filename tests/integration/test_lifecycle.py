@@ -121,38 +121,6 @@ async def test_spec_change_upgrades_the_release_once(env: Env) -> None:
     env.report("spec change")
 
 
-async def test_restart_with_nothing_changed_runs_helm_zero_times(env: Env) -> None:
-    await running_router(env)
-    await env.wait_timer(1)
-    await env.stop()
-    before = len(env.releases.runs)
-
-    restarted = await env.start()
-
-    async def resumed() -> bool:
-        return restarted.reconciles("resume") >= 1
-
-    await env.wait(resumed, "the resume reconcile")
-    await env.wait_timer(3)
-    assert len(env.releases.runs) == before == 1
-    assert (await env.status("my-router"))["phase"] == "Running"
-    env.report("restart")
-
-
-async def test_delete_uninstalls_the_release_and_removes_the_finalizer(env: Env) -> None:
-    await running_router(env)
-    await env.client.delete("vllm.ai/v1alpha1/semanticrouters", "default", "my-router")
-
-    async def gone() -> bool:
-        return await env.router("my-router") is None
-
-    await env.wait(gone, "the SemanticRouter to be deleted")
-    assert [r.action for r in env.releases.runs] == ["install", "uninstall"]
-    assert await env.client.get(DEPLOYMENTS, "default", "my-router") is None
-    assert not env.releases.releases
-    env.report("delete")
-
-
 async def test_deleting_a_router_whose_release_is_already_gone_succeeds(env: Env) -> None:
     await running_router(env)
     await env.releases.forget("my-router", "default")

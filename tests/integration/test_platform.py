@@ -55,25 +55,6 @@ def pod_security(env: Env) -> dict[str, Any]:
     return dict(deployment["spec"]["template"]["spec"]["securityContext"])
 
 
-@pytest.mark.serves(ROUTES)
-async def test_openshift_is_detected_and_its_security_context_leaves_ids_to_the_scc(
-    env: Env, caplog: pytest.LogCaptureFixture
-) -> None:
-    caplog.set_level(logging.INFO)
-    await add_backend(env)
-    await env.create_router("my-router", spec())
-    await env.wait_runs(1)
-    assert env.releases.runs[0].values["platform"] == "openshift"
-    security = pod_security(env)
-    assert security["runAsNonRoot"] is True
-    assert not {"runAsUser", "runAsGroup", "fsGroup"} & security.keys()
-    assert (
-        "Detected OpenShift platform - will use OpenShift-compatible security contexts"
-        in caplog.messages
-    )
-    env.report("openshift")
-
-
 async def test_standard_kubernetes_is_detected_and_sets_user_and_group_1000(
     env: Env, caplog: pytest.LogCaptureFixture
 ) -> None:

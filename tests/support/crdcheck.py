@@ -6,7 +6,9 @@ Three steps, in the API server's order:
 2. the OpenAPI schema: checked with jsonschema after converting the Kubernetes extensions
    (``x-kubernetes-int-or-string`` keeps its anyOf, an untyped
    ``x-kubernetes-preserve-unknown-fields`` node accepts anything, and objects with
-   ``properties`` refuse unknown fields as ``kubectl``'s strict field validation does);
+   ``properties`` refuse unknown fields as ``kubectl``'s strict field validation does). Unknown
+   and missing required fields are named by their own path, as the API server names them
+   (``unknown field "spec.replica"``, ``spec.x.key: Required value``);
 3. the CEL rules (``x-kubernetes-validations``), evaluated with cel-python where the
    value is present, with ``self`` bound to it.
 
@@ -117,8 +119,21 @@ def schema_problems(schema: Mapping[str, Any], obj: Any, root: str = "") -> list
     validator = jsonschema.Draft4Validator(to_jsonschema(schema))
     problems = []
     for error in validator.iter_errors(obj):
-        problems.append(Problem(_join(root, list(error.absolute_path)), error.message))
-    return sorted(problems, key=str)
+        path = _join(root, list(error.absolute_path))
+        if error.validator == "additionalProperties" and isinstance(error.instance, Mapping):
+            # The API server's strict decoding names each unknown field by its full path.
+            known = set(error.schema.get("properties", {}))
+            for name in sorted(set(error.instance) - known):
+                field = _join(path, [name])
+                problems.append(Problem(field, f'unknown field "{field}"'))
+        elif error.validator == "required" and isinstance(error.instance, Mapping):
+            # ... and each missing required field by its own path, as "Required value".
+            for name in error.validator_value:
+                if name not in error.instance:
+                    problems.append(Problem(_join(path, [name]), "Required value"))
+        else:
+            problems.append(Problem(path, error.message))
+    return sorted(set(problems), key=str)
 
 
 def _join(root: str, parts: list[Any]) -> str:

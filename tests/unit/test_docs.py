@@ -66,6 +66,7 @@ COPY_IGNORE = shutil.ignore_patterns(
     "node_modules",
     "*.egg-info",
     "out",
+    ".cluster",
 )
 
 

@@ -1,0 +1,171 @@
+"""The APIs of other projects the chart renders kinds of (Route, ServiceMonitor, HTTPRoute) or the
+operator reads (InferenceService), installed as CustomResourceDefinitions for a test and
+removed after it.
+
+Route, ServiceMonitor and HTTPRoute come from their projects' own CRDs, in the Go modules pinned
+and checksummed by tools/apis/go.mod (`go mod download` fetches them from the module proxy).
+
+KServe publishes no Go module the proxy serves, so InferenceService is a stand-in written here
+(`INFERENCE_SERVICE_CRD`). The contract it copies, from KServe's serving.kserve.io/v1beta1 API
+(pkg/apis/serving/v1beta1/inference_service.go): a namespaced kind InferenceService (plural
+inferenceservices, short name isvc) with a status subresource; `spec.predictor` is required;
+`status.conditions[]` holds `type`/`status` entries, Ready among them. It is no more lenient
+than KServe's CRD where the operator depends on it: spec.predictor is required, and conditions
+must have a type and a status.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tests.e2e.cluster import Kubectl
+from tests.e2e.conftest import wait_established
+
+ROOT = Path(__file__).resolve().parents[2]
+TOOLS = ROOT / "tools" / "apis"
+
+# kind -> (module, file inside it)
+CRD_FILES = {
+    "HTTPRoute": (
+        "sigs.k8s.io/gateway-api",
+        "config/crd/standard/gateway.networking.k8s.io_httproutes.yaml",
+    ),
+    "Route": ("github.com/openshift/api", "route/v1/zz_generated.crd-manifests/routes.crd.yaml"),
+    "ServiceMonitor": (
+        "github.com/prometheus-operator/prometheus-operator",
+        "example/prometheus-operator-crd/monitoring.coreos.com_servicemonitors.yaml",
+    ),
+}
+CRD_NAMES = {
+    "HTTPRoute": "httproutes.gateway.networking.k8s.io",
+    "Route": "routes.route.openshift.io",
+    "ServiceMonitor": "servicemonitors.monitoring.coreos.com",
+    "InferenceService": "inferenceservices.serving.kserve.io",
+}
+
+INFERENCE_SERVICE_CRD: dict[str, Any] = {
+    "apiVersion": "apiextensions.k8s.io/v1",
+    "kind": "CustomResourceDefinition",
+    "metadata": {"name": "inferenceservices.serving.kserve.io"},
+    "spec": {
+        "group": "serving.kserve.io",
+        "scope": "Namespaced",
+        "names": {
+            "kind": "InferenceService",
+            "listKind": "InferenceServiceList",
+            "plural": "inferenceservices",
+            "singular": "inferenceservice",
+            "shortNames": ["isvc"],
+        },
+        "versions": [
+            {
+                "name": "v1beta1",
+                "served": True,
+                "storage": True,
+                "subresources": {"status": {}},
+                "schema": {
+                    "openAPIV3Schema": {
+                        "type": "object",
+                        "properties": {
+                            "spec": {
+                                "type": "object",
+                                "required": ["predictor"],
+                                "properties": {
+                                    "predictor": {
+                                        "type": "object",
+                                        "x-kubernetes-preserve-unknown-fields": True,
+                                    }
+                                },
+                            },
+                            "status": {
+                                "type": "object",
+                                "x-kubernetes-preserve-unknown-fields": True,
+                                "properties": {
+                                    "conditions": {
+                                        "type": "array",
+                                        "items": {
+                                            "type": "object",
+                                            "required": ["type", "status"],
+                                            "x-kubernetes-preserve-unknown-fields": True,
+                                            "properties": {
+                                                "type": {"type": "string"},
+                                                "status": {"type": "string"},
+                                            },
+                                        },
+                                    }
+                                },
+                            },
+                        },
+                    }
+                },
+            }
+        ],
+    },
+}
+
+
+def third_party_kinds() -> set[str]:
+    return set(CRD_NAMES)
+
+
+def missing_apis(kinds: set[str], served: set[str]) -> set[str]:
+    """The kinds of other projects among `kinds` that the cluster does not serve."""
+    return (kinds & third_party_kinds()) - served
+
+
+def served_kinds(kubectl: Kubectl) -> set[str]:
+    """Which of the other projects' kinds the cluster serves."""
+    names = {c["metadata"]["name"] for c in kubectl.json("get", "crd")["items"]}
+    return {kind for kind, crd in CRD_NAMES.items() if crd in names}
+
+
+def module_dir(module: str) -> Path:
+    """The directory of `module` (at the version tools/apis/go.mod pins), downloaded if needed."""
+    proc = subprocess.run(
+        ["go", "mod", "download", "-json", module],
+        cwd=TOOLS,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    answer = json.loads(proc.stdout or "{}")
+    if proc.returncode != 0 or "Dir" not in answer:
+        raise AssertionError(
+            f"go mod download {module} failed: {answer.get('Error') or proc.stderr}"
+        )
+    return Path(answer["Dir"])
+
+
+def crd_manifest(kind: str) -> dict[str, Any]:
+    if kind == "InferenceService":
+        return INFERENCE_SERVICE_CRD
+    module, path = CRD_FILES[kind]
+    docs = [d for d in yaml.safe_load_all((module_dir(module) / path).read_text()) if d]
+    (crd,) = [d for d in docs if d.get("kind") == "CustomResourceDefinition"]
+    result: dict[str, Any] = crd
+    return result
+
+
+@contextmanager
+def installed(kubectl: Kubectl, kinds: set[str]) -> Iterator[set[str]]:
+    """The CRDs of `kinds` installed and Established; those installed here are removed after."""
+    already = served_kinds(kubectl)
+    added = sorted(kinds - already)
+    for kind in added:
+        kubectl.run("apply", "--server-side", "-f", "-", stdin=json.dumps(crd_manifest(kind)))
+    for kind in added:
+        wait_established(kubectl, CRD_NAMES[kind])
+    try:
+        yield already | kinds
+    finally:
+        for kind in added:
+            kubectl.run(
+                "delete", "crd", CRD_NAMES[kind], "--wait=true", "--timeout=60s", check=False
+            )

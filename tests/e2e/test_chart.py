@@ -1,0 +1,159 @@
+"""The chart alone, without the operator: every ci/*.yaml values file is installed into the real
+API server with Helm 4 (server-side apply) and with Helm 3, waits for its Deployment to be
+ready, and is uninstalled leaving nothing labelled with its instance.
+
+Values files whose chart renders kinds of other projects (Route, ServiceMonitor, HTTPRoute)
+need those APIs: tests/e2e/apis.py installs the projects' own CRDs for this module when the
+cluster lacks them, and removes them after."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.e2e import apis
+from tests.e2e.apis import missing_apis
+from tests.e2e.cluster import Kubectl, wait_for
+from tests.e2e.conftest import new_namespace
+from tests.support.helm import CHART, CI_VALUES, helm_binary, render
+
+TIMEOUT = 120.0
+CREATED: list[tuple[str, str]] = []  # cluster-scoped prerequisites this module created
+LEFT_OVER = "deployments,replicasets,pods,services,configmaps,serviceaccounts,pvc,hpa,pdb,ingresses"
+
+
+@pytest.fixture(scope="module")
+def third_party_apis(kubectl: Kubectl) -> Iterator[set[str]]:
+    with apis.installed(kubectl, {"HTTPRoute", "Route", "ServiceMonitor"}) as served:
+        yield served
+
+
+@pytest.fixture(scope="module")
+def chart_namespace(kubectl: Kubectl, third_party_apis: set[str]) -> Iterator[str]:
+    name = new_namespace(kubectl, "sr-e2e-chart")
+    yield name
+    kubectl.run("delete", "namespace", name, "--wait=false", check=False)
+    for kind, created in CREATED:
+        kubectl.run("delete", kind, created, "--ignore-not-found", "--wait=false", check=False)
+
+
+def helm(kubectl: Kubectl, major: int, *args: str, tmp: Path) -> subprocess.CompletedProcess[str]:
+    env = {
+        **kubectl.env,
+        "HELM_CACHE_HOME": str(tmp / "cache"),
+        "HELM_CONFIG_HOME": str(tmp / "config"),
+        "HELM_DATA_HOME": str(tmp / "data"),
+    }
+    return subprocess.run(
+        [helm_binary(major), *args], capture_output=True, text=True, env=env, timeout=TIMEOUT + 60
+    )
+
+
+def existing_claim(kubectl: Kubectl, values: Path, namespace: str) -> None:
+    """The PersistentVolumeClaim a values file names in `persistence.existingClaim`, created
+    as its user would have (pods cannot be scheduled without it)."""
+    claim = ((yaml.safe_load(values.read_text()) or {}).get("persistence") or {}).get(
+        "existingClaim"
+    )
+    if claim and kubectl.get("pvc", claim, namespace) is None:
+        kubectl.apply(
+            {
+                "apiVersion": "v1",
+                "kind": "PersistentVolumeClaim",
+                "metadata": {"name": claim, "namespace": namespace},
+                "spec": {
+                    "accessModes": ["ReadWriteOnce"],
+                    "resources": {"requests": {"storage": "1Gi"}},
+                },
+            }
+        )
+
+
+def storage_class(kubectl: Kubectl, values: Path, release: str) -> None:
+    """The StorageClass a values file names (gp3-csi on OpenShift on AWS, say) and a volume of
+    it, where the cluster has none: what that platform's provisioner would have provided."""
+    persistence = (yaml.safe_load(values.read_text()) or {}).get("persistence") or {}
+    name = persistence.get("storageClassName")
+    if not name or persistence.get("enabled") is False:
+        return
+    if kubectl.get("storageclass", name) is None:
+        CREATED.append(("storageclass", name))
+        kubectl.apply(
+            {
+                "apiVersion": "storage.k8s.io/v1",
+                "kind": "StorageClass",
+                "metadata": {"name": name},
+                "provisioner": "kubernetes.io/no-provisioner",
+                "volumeBindingMode": "Immediate",
+            }
+        )
+    if name == "standard":
+        return
+    CREATED.append(("persistentvolume", f"pv-{release}"))
+    kubectl.apply(
+        {
+            "apiVersion": "v1",
+            "kind": "PersistentVolume",
+            "metadata": {"name": f"pv-{release}"},
+            "spec": {
+                "capacity": {"storage": "100Gi"},
+                "accessModes": ["ReadWriteOnce", "ReadWriteMany"],
+                "persistentVolumeReclaimPolicy": "Delete",
+                "storageClassName": name,
+                "hostPath": {"path": f"/tmp/pv-{release}"},
+            },
+        }
+    )
+
+
+CASES = [(major, values) for major in (4, 3) for values in CI_VALUES]
+
+
+@pytest.mark.parametrize(("major", "values"), CASES, ids=[f"helm{m}-{v.stem}" for m, v in CASES])
+def test_every_ci_values_file_installs_and_uninstalls(
+    kubectl: Kubectl,
+    chart_namespace: str,
+    third_party_apis: set[str],
+    major: int,
+    values: Path,
+    tmp_path: Path,
+) -> None:
+    kinds = {o["kind"] for o in render([values])}
+    missing = missing_apis(kinds, third_party_apis)
+    assert not missing, f"{values.name} renders {sorted(missing)}, which the cluster does not serve"
+    existing_claim(kubectl, values, chart_namespace)
+    release = f"ci{major}-{values.stem.removesuffix('-values')}-{uuid.uuid4().hex[:4]}"
+    storage_class(kubectl, values, release)
+    ns = chart_namespace
+    wait = ["--wait=watcher", "--server-side=true"] if major == 4 else ["--wait"]
+    installed = helm(
+        kubectl, major, "install", release, str(CHART), "-n", ns, "-f", str(values),
+        *wait, f"--timeout={int(TIMEOUT)}s", tmp=tmp_path,
+    )  # fmt: skip
+    assert installed.returncode == 0, installed.stderr
+    status = json.loads(
+        helm(kubectl, major, "status", release, "-n", ns, "-o", "json", tmp=tmp_path).stdout
+    )
+    assert status["info"]["status"] == "deployed"
+    selector = f"app.kubernetes.io/instance={release}"
+    deployments = kubectl.json("get", "deployments", "-n", ns, "-l", selector)["items"]
+    assert len(deployments) == 1
+    deployment = deployments[0]
+    wanted = deployment["spec"]["replicas"]
+    assert deployment["status"].get("readyReplicas") == wanted, deployment["status"]
+    if "PersistentVolumeClaim" in kinds:
+        claims = kubectl.json("get", "pvc", "-n", ns, "-l", selector)["items"]
+        assert claims and all(c["status"]["phase"] == "Bound" for c in claims), claims
+    uninstalled = helm(kubectl, major, "uninstall", release, "-n", ns, "--wait", tmp=tmp_path)
+    assert uninstalled.returncode == 0, uninstalled.stderr
+
+    def gone() -> bool:
+        return not kubectl.json("get", LEFT_OVER, "-n", ns, "-l", selector)["items"]
+
+    wait_for(f"nothing left labelled {selector}", gone, TIMEOUT)

@@ -1,0 +1,62 @@
+"""An operator restart with a router deployed runs helm zero times: the new process resumes the
+router from what the cluster holds (its status and helm's release Secrets), and its drift timer
+finds nothing to repair."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.cluster import Kubectl, wait_for
+from tests.e2e.conftest import delete_routers, new_namespace, start_operator
+from tests.e2e.routers import (
+    BACKEND_SERVICE,
+    KIND,
+    backend_service,
+    simple_router,
+    status_of,
+    wait_removed,
+    wait_running,
+)
+
+TIMER_INTERVAL = 10.0  # SR_OPERATOR_TIMER_INTERVAL of start_operator
+
+
+def test_an_operator_restart_runs_helm_zero_times(
+    kubectl: Kubectl, crd: str, operator_rbac: Kubectl, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    namespace = new_namespace(kubectl, "sr-e2e-restart")
+    kubectl.apply(backend_service(BACKEND_SERVICE, namespace))
+    router = simple_router(kubectl, namespace)
+    name = router["metadata"]["name"]
+    work: Path = tmp_path_factory.mktemp("restart")
+    first = start_operator(operator_rbac, [namespace], work / "first")
+    try:
+        kubectl.apply(router)
+        wait_running(kubectl, name, namespace)
+        revision = status_of(kubectl, name, namespace)["release"]["revision"]
+    finally:
+        first.stop()
+    assert any(run.startswith("upgrade") for run in first.helm_runs()), first.helm_runs()
+
+    second = start_operator(operator_rbac, [namespace], work / "second")
+    try:
+        resumed = "Handler 'reconcile' succeeded"
+        wait_for(
+            "the restarted operator to resume the router",
+            lambda: resumed in second.log.read_text(),
+            120,
+        )
+        time.sleep(TIMER_INTERVAL + 3)  # one run of the drift timer too
+        assert second.helm_runs() == [], second.helm_runs()
+        status = status_of(kubectl, name, namespace)
+        assert status["phase"] == "Running"
+        assert status["release"]["revision"] == revision
+        kubectl.run("delete", KIND, name, "-n", namespace, "--wait=false")
+        wait_removed(kubectl, name, namespace)
+    finally:
+        delete_routers(kubectl, namespace)
+        second.stop()
+        kubectl.run("delete", "namespace", namespace, "--wait=false", check=False)
