@@ -22,7 +22,7 @@ import sys
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -204,16 +204,24 @@ def helm_recorder(workdir: Path, helm: str) -> tuple[Path, Path]:
 
 
 def start_operator(
-    credentials: Kubectl, namespaces: list[str], workdir: Path, helm_version: int = 4
+    credentials: Kubectl,
+    namespaces: list[str],
+    workdir: Path,
+    helm_version: int = 4,
+    env: Mapping[str, str] | None = None,
 ) -> OperatorProcess:
-    """The operator as its own process, with `credentials`' kubeconfig, watching `namespaces`."""
+    """The operator as its own process, with `credentials`' kubeconfig, watching `namespaces`.
+    `env`, when given, is the environment its Deployment sets (SR_OPERATOR_NAMESPACES and
+    RELATED_IMAGE_* among it), over the process's own: the harness keeps choosing the helm
+    binary, the chart, the ports and the timer."""
     workdir.mkdir(parents=True, exist_ok=True)
     port = _free_port()
     health = f"http://127.0.0.1:{port}/healthz"
     helm, helm_log = helm_recorder(workdir, helm_binary(helm_version))
-    env = {
+    environment = {
         **credentials.env,
         "SR_OPERATOR_NAMESPACES": ",".join(namespaces),
+        **(env or {}),
         "SR_OPERATOR_HELM_BINARY": str(helm),
         "SR_OPERATOR_CHART_PATH": str(CHART),
         "SR_OPERATOR_METRICS_PORT": "0",
@@ -228,7 +236,7 @@ def start_operator(
     with log_path.open("ab") as log:
         proc = subprocess.Popen(
             [str(command), "run"],
-            env=env,
+            env=environment,
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
