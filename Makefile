@@ -45,7 +45,8 @@ control-plane: ## Build the local control plane (etcd, kube-apiserver, kube-cont
 dev: $(VENV)/.installed $(BIN)/helm4 $(BIN)/helm3 .venv-checkov/.installed control-plane ## Create the virtualenvs, install all dependencies, the helm binaries in ./bin and the local control plane.
 
 .PHONY: quickstart
-quickstart: dev ## Set everything up and print the manifests the operator deploys for a sample CR (SAMPLE=simple).
+# quickstart needs no control plane: rendering runs helm template offline (make test builds the control plane).
+quickstart: $(VENV)/.installed $(BIN)/helm4 $(BIN)/helm3 ## Install the Python environment and helm, then print the manifests the operator deploys for a sample CR (SAMPLE=simple).
 	semantic-router-operator render samples/vllm.ai_v1alpha1_semanticrouter_$(SAMPLE).yaml
 
 # manifests needs only an existing virtualenv; it never reinstalls one that is merely older than pyproject.toml.
