@@ -204,9 +204,14 @@ def helm_recorder(workdir: Path, helm: str) -> tuple[Path, Path]:
 
 
 def start_operator(
-    credentials: Kubectl, namespaces: list[str], workdir: Path, helm_version: int = 4
+    credentials: Kubectl,
+    namespaces: list[str],
+    workdir: Path,
+    helm_version: int = 4,
+    settings: dict[str, str] | None = None,
 ) -> OperatorProcess:
-    """The operator as its own process, with `credentials`' kubeconfig, watching `namespaces`."""
+    """The operator as its own process, with `credentials`' kubeconfig, watching `namespaces`;
+    `settings` adds or overrides SR_OPERATOR_* variables."""
     workdir.mkdir(parents=True, exist_ok=True)
     port = _free_port()
     health = f"http://127.0.0.1:{port}/healthz"
@@ -222,6 +227,7 @@ def start_operator(
         "HELM_CACHE_HOME": str(workdir / "helm-cache"),
         "HELM_CONFIG_HOME": str(workdir / "helm-config"),
         "HELM_DATA_HOME": str(workdir / "helm-data"),
+        **(settings or {}),
     }
     command = Path(sys.executable).parent / "semantic-router-operator"
     log_path = workdir / "operator.log"
