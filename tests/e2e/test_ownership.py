@@ -173,6 +173,7 @@ def test_a_release_of_another_chart_is_never_touched_and_outlives_the_router(
 
     kubectl.run("delete", KIND, name, "-n", namespace, "--wait=false")
     wait_for(f"{name} deleted", lambda: kubectl.get(KIND, name, namespace) is None, APPLY_TIMEOUT)
+    assert not [run for run in scene.operator.helm_runs() if run.startswith(f"uninstall {name} ")]
     left = scene.helm.status(name, namespace)
     assert (left["version"], left["info"]["status"]) == (before["version"], "deployed")
     assert kubectl.get("configmap", f"{name}-data", namespace) is not None
