@@ -317,7 +317,13 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
         logging.getLogger("kopf.objects").addFilter(QuietDriftChecks())
     releases = HelmReleases(release_settings(settings))
     metrics = Metrics()
-    operator = handlers.Operator(settings=settings, releases=releases, metrics=metrics)
+    operator = handlers.Operator(
+        settings=settings,
+        releases=releases,
+        metrics=metrics,
+        backoff_base=settings.retry_backoff,
+        backoff_max=settings.retry_backoff_max,
+    )
     registry = kopf.OperatorRegistry()
     handlers.register(registry, operator)
     metrics.serve(settings.metrics_port)

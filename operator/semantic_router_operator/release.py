@@ -43,7 +43,7 @@ import re
 import tarfile
 import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final, Literal, Protocol
@@ -332,6 +332,16 @@ def parse_time(value: object) -> datetime | None:
     except ValueError:
         return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+_CHART_ROW = re.compile(r"^(?P<name>.+)-(?P<version>v?\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.+-]*)?)$")
+
+
+def split_chart(chart: str) -> tuple[str, str] | None:
+    """(name, version) of the ``chart`` column of ``helm history`` and ``helm list``
+    (``<name>-<version>``, the version a semantic version); None when it is not of that form."""
+    match = _CHART_ROW.match(chart)
+    return (match["name"], match["version"]) if match else None
 
 
 def parse_release(data: Mapping[str, Any]) -> ReleaseInfo:
@@ -897,13 +907,22 @@ class HelmReleases:
         return release
 
     async def status(self, name: str, namespace: str) -> ReleaseInfo | None:
-        """The latest revision of the release, or None when there is no such release."""
+        """The latest revision of the release, or None when there is no such release.
+
+        ``helm status --output json`` (Helm 3 and 4) carries no chart: its name and version
+        come from the latest row of ``helm history``."""
         async with self._lock(name, namespace):
             try:
                 data = await self._pyhelm3("status", name, namespace, self._command.status)
             except _NotFound:
                 return None
-        return parse_release(data)
+            info = parse_release(data)
+            if info.chart_name is None:
+                rows = await self._history(name, namespace)
+                chart = split_chart(rows[-1].chart) if rows else None
+                if chart is not None:
+                    info = replace(info, chart_name=chart[0], chart_version=chart[1])
+        return info
 
     async def history(self, name: str, namespace: str) -> list[Revision]:
         """Every stored revision, oldest first; empty when there is no such release."""

@@ -86,6 +86,10 @@ class Settings:
     helm_concurrency: int = 4
     # Seconds between two drift checks of one SemanticRouter (discovery, status, repair).
     timer_interval: float = 60.0
+    # Seconds before the first retry of a failure the cluster can fix (a quota, a release
+    # or an object in the way); each further retry waits twice as long, up to the maximum.
+    retry_backoff: float = 30.0
+    retry_backoff_max: float = 900.0
     # Seconds one helm install/upgrade/uninstall may take before it counts as failed.
     helm_timeout: float = 300.0
     # Helm release revisions kept per SemanticRouter (`helm upgrade --history-max`).
@@ -152,6 +156,8 @@ _EXPECTED = {
     "CHART_PATH": "the directory of the semantic-router chart",
     "HELM_CONCURRENCY": "a whole number of at least 1",
     "TIMER_INTERVAL": "a number of seconds greater than 0",
+    "RETRY_BACKOFF": "a number of seconds greater than 0",
+    "RETRY_BACKOFF_MAX": "a number of seconds greater than 0, at least SR_OPERATOR_RETRY_BACKOFF",
     "HELM_TIMEOUT": "a number of seconds greater than 0",
     "RELEASE_HISTORY": "a whole number of at least 1",
     "METRICS_PORT": "a port number between 0 (disabled) and 65535",
@@ -184,12 +190,23 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         raise SettingsError(f"unknown setting(s) {', '.join(unknown)}; known settings: {known}")
     defaults = Settings()
     chart_path = _read(env, "CHART_PATH", lambda raw: Path(_non_empty(raw)), defaults.chart_path)
+    retry_backoff = _read(env, "RETRY_BACKOFF", _positive_float, defaults.retry_backoff)
+    retry_backoff_max = _read(
+        env, "RETRY_BACKOFF_MAX", _positive_float, max(defaults.retry_backoff_max, retry_backoff)
+    )
+    if retry_backoff_max < retry_backoff:
+        raise SettingsError(
+            f"{PREFIX}RETRY_BACKOFF_MAX={env[PREFIX + 'RETRY_BACKOFF_MAX']!r} is invalid (below "
+            f"{PREFIX}RETRY_BACKOFF={retry_backoff:g}); set it to {_EXPECTED['RETRY_BACKOFF_MAX']}"
+        )
     return Settings(
         namespaces=_read(env, "NAMESPACES", _parse_namespaces, defaults.namespaces),
         helm_binary=_read(env, "HELM_BINARY", _non_empty, defaults.helm_binary),
         chart_path=chart_path,
         helm_concurrency=_read(env, "HELM_CONCURRENCY", _positive_int, defaults.helm_concurrency),
         timer_interval=_read(env, "TIMER_INTERVAL", _positive_float, defaults.timer_interval),
+        retry_backoff=retry_backoff,
+        retry_backoff_max=retry_backoff_max,
         helm_timeout=_read(env, "HELM_TIMEOUT", _positive_float, defaults.helm_timeout),
         release_history=_read(env, "RELEASE_HISTORY", _positive_int, defaults.release_history),
         metrics_port=_read(env, "METRICS_PORT", _port, defaults.metrics_port),

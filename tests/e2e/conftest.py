@@ -209,11 +209,13 @@ def start_operator(
     workdir: Path,
     helm_version: int = 4,
     env: Mapping[str, str] | None = None,
+    settings: dict[str, str] | None = None,
 ) -> OperatorProcess:
     """The operator as its own process, with `credentials`' kubeconfig, watching `namespaces`.
     `env`, when given, is the environment its Deployment sets (SR_OPERATOR_NAMESPACES and
     RELATED_IMAGE_* among it), over the process's own: the harness keeps choosing the helm
-    binary, the chart, the ports and the timer."""
+    binary, the chart, the ports and the timer. `settings` adds or overrides SR_OPERATOR_*
+    variables last."""
     workdir.mkdir(parents=True, exist_ok=True)
     port = _free_port()
     health = f"http://127.0.0.1:{port}/healthz"
@@ -230,6 +232,7 @@ def start_operator(
         "HELM_CACHE_HOME": str(workdir / "helm-cache"),
         "HELM_CONFIG_HOME": str(workdir / "helm-config"),
         "HELM_DATA_HOME": str(workdir / "helm-data"),
+        **(settings or {}),
     }
     command = Path(sys.executable).parent / "semantic-router-operator"
     log_path = workdir / "operator.log"

@@ -11,6 +11,9 @@ Release labels (``--labels k=v``) follow helm 3.17/4.1 (pkg/action): an install 
 from its pending revision on, an upgrade merges them over the latest revision's, a
 rollback keeps those of the revision it returns to; helm puts them on its release Secrets
 beside its own (owner, name, status, version). A seeded release may be of another chart.
+``status --output json`` prints the release without its chart and values, as helm 3.17 and
+4.1 print it (name, namespace, version, info, manifest); ``history`` names the chart as
+``<name>-<version>``.
 
 Run as a script: ``python fakehelm.py STATE_DIR <helm arguments>``.
 """
@@ -351,7 +354,10 @@ def handle(state: dict[str, Any], argv: list[str], stdin: str) -> str:
         del state["releases"][key]
         raise Exit(1, stderr="Error: release: not found\n")
     if command == "status":
-        return json.dumps(release_json(namespace, name, rows[-1]))
+        # Like helm 3 and 4, `status --output json` leaves the chart out.
+        status = release_json(namespace, name, rows[-1])
+        del status["chart"], status["config"]
+        return json.dumps(status)
     if command == "history":
         return json.dumps(
             [

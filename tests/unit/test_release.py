@@ -33,6 +33,7 @@ from semantic_router_operator.release import (
     plan_recovery,
     scrub,
     secret_strings,
+    split_chart,
 )
 
 from tests.support.fakehelm import Call, FakeHelm
@@ -366,10 +367,43 @@ async def test_status_reads_back_revision_chart_version_and_digest(
     assert info is not None
     assert (info.revision, info.status, info.deployed) == (2, "deployed", True)
     assert (info.chart_version, info.digest) == ("1.2.3", "sha256:second")
+    assert info.chart_name == "semantic-router"
     assert [r.digest for r in await releases.history("router", NS)] == [
         "sha256:first",
         "sha256:second",
     ]
+
+
+@pytest.mark.parametrize(
+    ("column", "expected"),
+    [
+        ("semantic-router-0.4.0", ("semantic-router", "0.4.0")),
+        ("team-cache-1.2.3", ("team-cache", "1.2.3")),
+        ("my-chart-2-1.0.0-rc.1", ("my-chart-2", "1.0.0-rc.1")),
+        ("redis-v17.3.7+build.5", ("redis", "v17.3.7+build.5")),
+        ("no-version", None),
+    ],
+)
+def test_the_chart_column_of_helm_history_splits_into_name_and_version(
+    column: str, expected: tuple[str, str] | None
+) -> None:
+    assert split_chart(column) == expected
+
+
+async def test_status_of_a_release_of_another_chart_names_that_chart_as_history_does(
+    tmp_path: Path, chart: Path
+) -> None:
+    # helm status --output json carries no chart: the name comes from helm history.
+    fake, releases = releases_for(tmp_path, chart)
+    fake.seed(
+        NS, "cache", [{"status": "deployed", "chart": "team-cache", "chart_version": "7.0.1"}]
+    )
+
+    info = await releases.status("cache", NS)
+
+    assert info is not None
+    assert (info.chart_name, info.chart_version) == ("team-cache", "7.0.1")
+    assert [argv[0] for argv in fake.argvs()][-2:] == ["status", "history"]
 
 
 async def test_status_of_a_missing_release_is_none(tmp_path: Path, chart: Path) -> None:

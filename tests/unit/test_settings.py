@@ -32,6 +32,8 @@ def test_every_setting_is_read_from_its_prefixed_variable() -> None:
             "SR_OPERATOR_HELM_CONCURRENCY": "2",
             "SR_OPERATOR_TIMER_INTERVAL": "15.5",
             "SR_OPERATOR_HELM_TIMEOUT": "120",
+            "SR_OPERATOR_RETRY_BACKOFF": "2.5",
+            "SR_OPERATOR_RETRY_BACKOFF_MAX": "40",
             "SR_OPERATOR_RELEASE_HISTORY": "3",
             "SR_OPERATOR_METRICS_PORT": "0",
             "SR_OPERATOR_LIVENESS_ENDPOINT": "",
@@ -46,6 +48,7 @@ def test_every_setting_is_read_from_its_prefixed_variable() -> None:
     assert got.helm_concurrency == 2
     assert got.timer_interval == 15.5
     assert got.helm_timeout == 120.0
+    assert (got.retry_backoff, got.retry_backoff_max) == (2.5, 40.0)
     assert got.release_history == 3
     assert got.metrics_port == 0
     assert got.liveness_endpoint == ""
@@ -74,6 +77,8 @@ def test_namespace_patterns_and_bad_names_are_refused_naming_the_entry(raw: str)
         ("HELM_CONCURRENCY", "many", "a whole number"),
         ("TIMER_INTERVAL", "-1", "seconds greater than 0"),
         ("HELM_TIMEOUT", "soon", "seconds greater than 0"),
+        ("RETRY_BACKOFF", "0", "seconds greater than 0"),
+        ("RETRY_BACKOFF_MAX", "never", "seconds greater than 0"),
         ("RELEASE_HISTORY", "0", "at least 1"),
         ("METRICS_PORT", "70000", "port number"),
         ("HELM_BINARY", " ", "helm executable"),
@@ -93,3 +98,21 @@ def test_misspelled_setting_is_rejected_with_the_list_of_known_ones() -> None:
         from_env({"SR_OPERATOR_NAMESPACE": "default"})
     assert "SR_OPERATOR_NAMESPACE" in str(err.value)
     assert "SR_OPERATOR_NAMESPACES" in str(err.value)
+
+
+def test_retry_backoff_defaults_to_30_seconds_doubling_to_15_minutes() -> None:
+    got = from_env({})
+    assert (got.retry_backoff, got.retry_backoff_max) == (30.0, 900.0)
+
+
+def test_a_first_retry_longer_than_the_default_maximum_raises_the_maximum_with_it() -> None:
+    got = from_env({"SR_OPERATOR_RETRY_BACKOFF": "1200"})
+    assert (got.retry_backoff, got.retry_backoff_max) == (1200.0, 1200.0)
+
+
+def test_a_retry_maximum_below_the_first_retry_is_refused_naming_both_variables() -> None:
+    with pytest.raises(SettingsError) as err:
+        from_env({"SR_OPERATOR_RETRY_BACKOFF": "60", "SR_OPERATOR_RETRY_BACKOFF_MAX": "10"})
+    message = str(err.value)
+    assert "SR_OPERATOR_RETRY_BACKOFF_MAX='10' is invalid" in message
+    assert "SR_OPERATOR_RETRY_BACKOFF=60" in message
