@@ -185,6 +185,16 @@ class Env:
 
     # -- waiting
 
+    async def wait_events(self, reason: str) -> list[dict[str, Any]]:
+        """The events of `reason`, once there is one: kopf posts events from its own queue,
+        after the status patch they go with, so a test that saw the status waits for them."""
+
+        async def posted() -> bool:
+            return bool(self.events(reason))
+
+        await self.wait(posted, f"a {reason} event")
+        return self.events(reason)
+
     async def wait(
         self,
         check: Callable[[], Awaitable[bool]],

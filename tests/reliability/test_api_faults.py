@@ -177,7 +177,9 @@ async def test_a_429_on_a_discovery_read_is_retried_no_sooner_than_its_retry_aft
     await env.create_router("my-router", spec(1))
     await env.wait(lambda: env.converged("my-router", spec(1)), "the release")
     assert "Kubernetes API trouble, retrying in 2s" in caplog.messages
-    assert [e["reason"] for e in env.events("KubernetesApiError")] == ["KubernetesApiError"]
+    assert [e["reason"] for e in await env.wait_events("KubernetesApiError")] == [
+        "KubernetesApiError"
+    ]
     measure(
         "429 on discovery",
         faults=env.cluster.faults(),

@@ -123,8 +123,8 @@ async def test_a_spec_that_would_expose_or_break_something_never_reaches_helm(
     await env.create_router("router", spec)
     ready = await wait_reason(env, "router", "Ready", "False", "InvalidSpec")
     assert ready["message"].startswith(f"{field}:") or f"; {field}:" in ready["message"]
+    assert await env.wait_events("InvalidSpec")
     assert env.store.runs == []
-    assert env.events("InvalidSpec")
 
 
 async def test_of_two_routers_sharing_an_object_name_the_newer_waits(env: Env) -> None:
