@@ -552,16 +552,8 @@ class Operator:
         )
         if len(clashes) > 1:
             message += f" ({len(clashes)} names clash)"
-        problem = Problem(
-            ProblemKind.RELEASE, "NameCollision", f"{message}; {self.next_try(delay)}"
-        )
-        self._announce(body, "NameCollision", message, log)
-        return await self._refreshed(
-            name,
-            namespace,
-            _with(obs, problem=problem),
-            finish,
-            kopf.TemporaryError(message, delay=delay),
+        return await self._blocked(
+            body, name, namespace, obs, "NameCollision", message, delay, finish
         )
 
     async def _name_taken(
@@ -583,10 +575,25 @@ class Operator:
             f"installed without the operator, annotate the SemanticRouter "
             f"{ADOPT_ANNOTATION}=true to adopt it"
         )
-        problem = Problem(
-            ProblemKind.RELEASE, "ReleaseNameTaken", f"{message}; {self.next_try(delay)}"
+        return await self._blocked(
+            body, name, namespace, obs, "ReleaseNameTaken", message, delay, finish
         )
-        self._announce(body, "ReleaseNameTaken", message, log)
+
+    async def _blocked(
+        self,
+        body: kopf.Body,
+        name: str,
+        namespace: str,
+        obs: Observation,
+        reason: str,
+        message: str,
+        delay: float,
+        finish: Callable[..., Outcome],
+    ) -> Outcome:
+        """Something outside this router blocks its release: no helm run, a Warning event,
+        the reason in the status with the next try, retried after `delay`."""
+        problem = Problem(ProblemKind.RELEASE, reason, f"{message}; {self.next_try(delay)}")
+        self._announce(body, reason, message, log)
         return await self._refreshed(
             name,
             namespace,
