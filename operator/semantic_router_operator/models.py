@@ -250,6 +250,13 @@ RULE_POD_LABELS = Rule(
     "Deployment and Services select the router's pods by them; use other label keys",
 )
 
+RULE_MANAGEMENT_TOKENS = Rule(
+    cel="!self.expose || (has(self.tokens) && size(self.tokens) > 0)",
+    message="managementApi.expose needs at least one managementApi.tokens entry: the router "
+    "refuses remote exposure without bearer authentication",
+)
+
+
 RULES: tuple[Rule, ...] = (
     RULE_KSERVE,
     RULE_LLAMASTACK,
@@ -270,6 +277,7 @@ RULES: tuple[Rule, ...] = (
     RULE_PASSTHROUGH_INSECURE,
     RULE_INGRESS_HOSTS,
     RULE_POD_LABELS,
+    RULE_MANAGEMENT_TOKENS,
 )
 
 
@@ -517,15 +525,16 @@ class ApiPortSpec(ApiModel):
 
     port: Port = Field(
         8080,
-        description="Service port of the router's HTTP API (classification, health); the "
-        "backend of the HTTPRoute in gateway mode. Chat traffic in standalone mode enters "
-        "through the Envoy port `envoy-http` (spec.envoy.port, 8801).",
+        description="Service port of the router's management API (classification, config, "
+        "health), published only with spec.managementApi.expose. Chat traffic enters through "
+        "the Envoy port `envoy-http` (spec.envoy.port, 8801) in standalone mode and through "
+        "the Gateway in gateway mode.",
     )
     target_port: Port = Field(
         8080,
         alias="targetPort",
-        description="Container port of the router's HTTP API server, in both modes (the "
-        "Envoy sidecar listens on spec.envoy.port).",
+        description="Container port of the router's management API server (the router "
+        "config's management_api.port).",
     )
 
 
@@ -734,6 +743,69 @@ class GatewaySpec(ApiModel):
         description="Host names the HTTPRoute matches (e.g. router.example.com or "
         "*.example.com); unset matches every host of the Gateway listener.",
     )
+    implementation: Literal["envoy-gateway", "istio", "none"] = Field(
+        "envoy-gateway",
+        description="What runs the Gateway, and so how the router is attached to it as "
+        "ext_proc: envoy-gateway (an EnvoyExtensionPolicy on the HTTPRoute), istio (an "
+        "EnvoyFilter on the Gateway's workload, in the Gateway's namespace) or none (attach "
+        "it yourself to the router Service's grpc port; the status says so).",
+    )
+    drop_client_selected_model: bool = Field(
+        True,
+        alias="dropClientSelectedModel",
+        description="Remove a client-sent x-selected-model header before the Gateway picks a "
+        "route, so that only the router chooses the backend: a ClientTrafficPolicy on the "
+        "Gateway (envoy-gateway) or an early header mutation in the EnvoyFilter (istio). Turn "
+        "it off only if the Gateway already has a ClientTrafficPolicy, and add "
+        "headers.earlyRequestHeaders.remove: [x-selected-model] to that one.",
+    )
+
+
+class ManagementTokenSecret(ApiModel):
+    """The Secret key holding one bearer token."""
+
+    name: DnsSubdomain = Field(description="Secret name, in the SemanticRouter's namespace.")
+    key: str = Field(
+        min_length=1, max_length=253, pattern=SECRET_KEY, description="Key in the Secret."
+    )
+
+
+class ManagementToken(ApiModel):
+    """A bearer token of the management API and the role it grants."""
+
+    secret_key_ref: ManagementTokenSecret = Field(
+        alias="secretKeyRef",
+        description="Secret key holding the token; it reaches the router as an environment "
+        "variable, never in the config.",
+    )
+    role: Literal["viewer", "operator", "admin"] = Field(
+        "viewer",
+        description="viewer (read, classify), operator (also config and cache writes) or "
+        "admin (everything, secrets included).",
+    )
+
+
+class ManagementApiSpec(ApiModel):
+    """The router's management API (classification, config, health, start-up status; no chat
+    completions). Bound to 127.0.0.1 unless exposed."""
+
+    model_config = ConfigDict(json_schema_extra=_rules(RULE_MANAGEMENT_TOKENS))
+
+    expose: bool = Field(
+        False,
+        description="Publish it on the Service port api (spec.service.api.port): the router "
+        "binds 0.0.0.0 with remote_exposure and bearer authentication. Off: the port is not "
+        "published and nothing routes to it (kubectl port-forward still reaches it).",
+    )
+    tokens: list[ManagementToken] | None = Field(
+        None, max_length=16, description="Bearer tokens; at least one when exposed."
+    )
+
+    @model_validator(mode="after")
+    def _tokens_when_exposed(self) -> ManagementApiSpec:
+        if self.expose and not self.tokens:
+            raise ValueError(RULE_MANAGEMENT_TOKENS.message)
+        return self
 
 
 class RouteTLSSpec(ApiModel):
@@ -761,7 +833,7 @@ class RouteTLSSpec(ApiModel):
 
 class RoutesSpec(ApiModel):
     """An OpenShift Route in front of the Service: the Envoy port in standalone mode, the
-    API port in gateway mode."""
+    management API port in gateway mode (only with spec.managementApi.expose)."""
 
     enabled: bool = Field(
         False,
@@ -794,7 +866,8 @@ class IngressPath(ApiModel):
         None,
         alias="servicePort",
         description="Service port the path routes to; defaults to the Envoy port "
-        "(envoy-http) in standalone mode, the API port in gateway mode.",
+        "(envoy-http) in standalone mode, the management API port in gateway mode (published "
+        "only with spec.managementApi.expose).",
     )
 
 
@@ -1762,6 +1835,9 @@ class SemanticRouterSpec(ApiModel):
         + ".",
     )
     gateway: GatewaySpec | None = Field(None, description="Gateway integration mode.")
+    management_api: ManagementApiSpec | None = Field(
+        None, alias="managementApi", description="The router's management API."
+    )
     envoy: EnvoySpec | None = Field(
         None, description="Envoy sidecar settings (standalone mode only)."
     )
