@@ -28,6 +28,7 @@ import kopf
 
 from semantic_router_operator import (
     discovery,
+    gateway,
     models,
     names,
     platform,
@@ -351,7 +352,11 @@ class Operator:
         raw_spec: Mapping[str, Any] = body.get("spec") or {}
         memory = self._remember(uid)
         known = self.known_release(uid, previous)
-        obs = Observation(generation=generation, gateway_mode=status.gateway_mode(raw_spec))
+        obs = Observation(
+            generation=generation,
+            gateway_mode=status.gateway_mode(raw_spec),
+            gateway=gateway.unobserved(raw_spec, namespace, cr_name),
+        )
 
         def finish(obs: Observation, error: Exception | None = None) -> Outcome:
             return Outcome(status.compute(obs, previous, self.clock()), error)
@@ -683,7 +688,10 @@ class Operator:
     ) -> Outcome:
         """The outcome with the Deployment and Route read fresh into the status."""
         workload, route = await self.observe_workload(name, namespace, obs.routes_enabled)
-        return finish(_with(obs, workload=workload, route=route), error)
+        obs = _with(obs, workload=workload, route=route)
+        if obs.gateway is not None:
+            obs = _with(obs, gateway=await gateway.observe(self.reader, obs.gateway.ref))
+        return finish(obs, error)
 
     # -- delete
 
