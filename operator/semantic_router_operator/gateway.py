@@ -127,8 +127,10 @@ def note(state: GatewayState | None) -> str:
         return ""
     ref = state.ref
     accepted = _parent_conditions(state).get("Accepted", {}).get("status") == "True"
-    verb = "accepted by" if accepted else "attached to"
-    text = f"; HTTPRoute {ref.route} {verb} Gateway {ref.gateway}"
+    if accepted:
+        text = f"; HTTPRoute {ref.route} accepted by Gateway {ref.gateway}"
+    else:
+        text = f"; HTTPRoute {ref.route} attached to Gateway {ref.gateway}"
     if ref.implementation == "none":
         text += (
             " (spec.gateway.implementation none: attach the router to the Gateway's Envoy as "
