@@ -35,7 +35,7 @@ from semantic_router_operator import (
     status,
     values,
 )
-from semantic_router_operator.discovery import ApiReader, KubeReader, KubeReadError
+from semantic_router_operator.kube import KubeApiError, KubeClient, KubeReader
 from semantic_router_operator.metrics import Metrics
 from semantic_router_operator.models import GROUP, PLURAL, VERSION
 from semantic_router_operator.platform import Platform, PlatformDetector
@@ -187,7 +187,7 @@ class Operator:
 
     settings: Settings
     releases: ReleaseManager
-    reader: Reader = field(default_factory=ApiReader)
+    reader: Reader = field(default_factory=KubeClient)
     detector: PlatformDetector = field(default_factory=PlatformDetector)
     metrics: Metrics = field(default_factory=Metrics)
     login: LoginFn = default_login
@@ -223,7 +223,7 @@ class Operator:
     async def _read(self, path: str) -> dict[str, Any] | None:
         try:
             return await self.reader.get(path)
-        except KubeReadError as exc:
+        except KubeApiError as exc:
             log.warning(f"status read skipped: {exc}")
             return None
 
@@ -313,7 +313,7 @@ class Operator:
         path = f"/apis/{GROUP}/{VERSION}/namespaces/{ns}/{PLURAL}/{name}" + subresource
         try:
             await self.reader.merge_patch(path, patch)
-        except KubeReadError as exc:
+        except KubeApiError as exc:
             delay = max(self.backoff(retry), exc.retry_after or 0.0)
             raise kopf.TemporaryError(f"{exc}; retrying in {delay:g}s", delay=delay) from exc
 
@@ -356,7 +356,7 @@ class Operator:
         def finish(obs: Observation, error: Exception | None = None) -> Outcome:
             return Outcome(status.compute(obs, previous, self.clock()), error)
 
-        def api_trouble(exc: KubeReadError) -> Outcome:
+        def api_trouble(exc: KubeApiError) -> Outcome:
             delay = max(self.backoff(retry), exc.retry_after or 0.0)
             message = f"{exc}; {self.next_try(delay)}"
             problem = Problem(ProblemKind.API, "KubernetesApiError", message)
@@ -387,7 +387,7 @@ class Operator:
                 owner=f"{namespace}/{cr_name}",
                 reported=discovery.reported_failures(previous),
             )
-        except KubeReadError as exc:
+        except KubeApiError as exc:
             return api_trouble(exc)
 
         reported = discovery.reported_failures(previous)
@@ -429,7 +429,7 @@ class Operator:
         # release deployed with these very values has its claim already).
         try:
             storage = await platform.validate_storage(spec.persistence.to_dict(), self.reader)
-        except KubeReadError as exc:
+        except KubeApiError as exc:
             return api_trouble(exc)
         if storage is not None:
             problem = Problem(ProblemKind.STORAGE, storage.reason, storage.message)
@@ -457,13 +457,13 @@ class Operator:
         if memory.release is None:
             try:
                 clashes = await self.collisions(body)
-            except KubeReadError as exc:
+            except KubeApiError as exc:
                 return api_trouble(exc)
             if clashes:
                 return await self._collision(body, name, namespace, obs, clashes, retry, finish)
             try:
                 claim = await self.claim(body, name, namespace)
-            except KubeReadError as exc:
+            except KubeApiError as exc:
                 return api_trouble(exc)
             except ReleaseError as exc:
                 return await self._release_failed(
@@ -608,7 +608,7 @@ class Operator:
         """True when helm's latest revision is the one we applied, still deployed."""
         try:
             observed = await self.observe_release(name, namespace)
-        except KubeReadError as exc:
+        except KubeApiError as exc:
             logger.warning(f"cannot read the helm release of {namespace}/{name}: {exc}")
             return True
         if observed == (known.revision, "deployed"):
@@ -696,7 +696,7 @@ class Operator:
         async with self._remember(uid).lock:
             try:
                 claim = await self.claim(body, release, namespace)
-            except (KubeReadError, ReleaseError) as exc:
+            except (KubeApiError, ReleaseError) as exc:
                 delay = self.backoff(retry)
                 logger.warning(
                     f"cannot tell who owns release {release}, retrying in {delay:g}s: {exc}"
