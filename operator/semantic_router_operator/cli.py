@@ -154,6 +154,12 @@ def load_cr(path: str) -> dict[str, Any]:
         raise InputError(
             f"{path}: apiVersion is {cr.get('apiVersion')!r}: set it to {models.API_VERSION}"
         )
+    _check_metadata(cr, path)
+    return cr
+
+
+def _check_metadata(cr: dict[str, Any], path: str) -> None:
+    """metadata and spec are objects, the name and namespace valid (metadata defaults to {})."""
     meta = cr.get("metadata")
     if meta is None:
         meta = cr["metadata"] = {}
@@ -177,7 +183,6 @@ def load_cr(path: str) -> dict[str, Any]:
             f"{path}: metadata.namespace {namespace!r} is not a valid namespace: at most 63 "
             "lowercase letters, digits or '-', starting and ending with a letter or digit"
         )
-    return cr
 
 
 def parse_resolve(items: Sequence[str]) -> dict[str, Address]:

@@ -67,7 +67,12 @@ def write_status(patch: Any, previous: Mapping[str, Any] | None, fresh: Mapping[
 
 def register(registry: kopf.OperatorRegistry, op: Operator) -> None:
     """Put this operator's handlers on `registry`."""
-    resource = (models.GROUP, models.VERSION, models.PLURAL)
+    _register_process(registry, op)
+    _register_router(registry, op)
+
+
+def _register_process(registry: kopf.OperatorRegistry, op: Operator) -> None:
+    """The operator process's handlers: start-up settings, login, cleanup."""
 
     @kopf.on.startup(registry=registry)
     async def startup(settings: kopf.OperatorSettings, **_: Any) -> None:
@@ -83,6 +88,11 @@ def register(registry: kopf.OperatorRegistry, op: Operator) -> None:
     @kopf.on.cleanup(registry=registry)
     async def cleanup(**_: Any) -> None:
         await op.reader.close()
+
+
+def _register_router(registry: kopf.OperatorRegistry, op: Operator) -> None:
+    """The SemanticRouter handlers: the index, the reconcile, the drift timer, delete."""
+    resource = (models.GROUP, models.VERSION, models.PLURAL)
 
     @kopf.index(*resource, registry=registry, id="routers")
     def routers(body: kopf.Body, namespace: str | None, **_: Any) -> dict[str, Any]:

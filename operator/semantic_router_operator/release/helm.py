@@ -251,39 +251,10 @@ class HelmReleases:
             history = await self._history(name, namespace)
             current = already_deployed(history, digest)
             if current is not None:
-                log.info(
-                    "release %s/%s is already deployed with these values at revision %d",
-                    namespace,
-                    name,
-                    current.revision,
-                )
-                return ReleaseInfo(
-                    name=name,
-                    namespace=namespace,
-                    revision=current.revision,
-                    status=current.status,
-                    chart_version=self.chart_version(),
-                    digest=digest,
-                    description=current.description,
-                    updated=current.updated,
-                )
+                return self._unchanged(name, namespace, current, digest)
             await self._recover(name, namespace, major, history)
             args = upgrade_args(name, namespace, self.settings, major, digest=digest, owner=owner)
-            try:
-                stdout = await self._run("upgrade", name, namespace, args, payload, secrets)
-            except ReleaseError as error:
-                target = await self._rollback_after_failure(name, namespace, major)
-                if target is None:
-                    raise
-                raise ReleaseError(
-                    "upgrade",
-                    name,
-                    namespace,
-                    reason=error.reason,
-                    transient=error.transient,
-                    detail=error.detail,
-                    rolled_back_to=target,
-                ) from error
+            stdout = await self._upgrade(name, namespace, major, args, payload, secrets)
         release = parse_release(release_json(stdout))
         log.info(
             "release %s/%s at revision %d (%s, chart %s)",
@@ -294,6 +265,52 @@ class HelmReleases:
             release.chart_version,
         )
         return release
+
+    def _unchanged(self, name: str, namespace: str, current: Revision, digest: str) -> ReleaseInfo:
+        """The release as it is: its latest revision is deployed with `digest` already."""
+        log.info(
+            "release %s/%s is already deployed with these values at revision %d",
+            namespace,
+            name,
+            current.revision,
+        )
+        return ReleaseInfo(
+            name=name,
+            namespace=namespace,
+            revision=current.revision,
+            status=current.status,
+            chart_version=self.chart_version(),
+            digest=digest,
+            description=current.description,
+            updated=current.updated,
+        )
+
+    async def _upgrade(
+        self,
+        name: str,
+        namespace: str,
+        major: int,
+        args: list[str],
+        payload: bytes,
+        secrets: set[str],
+    ) -> bytes:
+        """``helm upgrade --install``; after a failure that left a failed revision, a
+        rollback to the last deployed one (named in the error)."""
+        try:
+            return await self._run("upgrade", name, namespace, args, payload, secrets)
+        except ReleaseError as error:
+            target = await self._rollback_after_failure(name, namespace, major)
+            if target is None:
+                raise
+            raise ReleaseError(
+                "upgrade",
+                name,
+                namespace,
+                reason=error.reason,
+                transient=error.transient,
+                detail=error.detail,
+                rolled_back_to=target,
+            ) from error
 
     async def status(self, name: str, namespace: str) -> ReleaseInfo | None:
         """The latest revision of the release, or None when there is no such release.
