@@ -28,8 +28,6 @@ from semantic_router_operator.models.base import (
     CONDITION_REASON,
     DEFAULT_IMAGE_REPOSITORY,
     DEFAULT_PVC_SIZE,
-    DNS1123_LABEL,
-    DNS1123_SUBDOMAIN,
     DURATION,
     GROUP,
     HOSTNAME,
@@ -195,6 +193,7 @@ from semantic_router_operator.models.workload import (
     ServiceSpec,
     Toleration,
 )
+from semantic_router_operator.names import DNS1123_LABEL, DNS1123_SUBDOMAIN
 
 __all__ = [
     "API_VERSION",

@@ -21,6 +21,8 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from semantic_router_operator.names import DNS1123_LABEL, DNS1123_SUBDOMAIN
+
 GROUP = "vllm.ai"
 VERSION = "v1alpha1"
 API_VERSION = f"{GROUP}/{VERSION}"
@@ -36,8 +38,6 @@ DEFAULT_PVC_SIZE = "10Gi"
 MAX_ENDPOINTS = 64
 """Upper bound of spec.vllmEndpoints; keeps the CEL uniqueness rule cheap for the API server."""
 
-DNS1123_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
-DNS1123_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
 SECRET_KEY = r"^[-._a-zA-Z0-9]+$"
 QUANTITY = (
     r"^(\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))"

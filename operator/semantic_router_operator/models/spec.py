@@ -12,7 +12,6 @@ from pydantic import (
 )
 
 from semantic_router_operator.models.base import (
-    DNS1123_LABEL,
     MAX_ENDPOINTS,
     AnnotationMap,
     ApiModel,
@@ -60,6 +59,7 @@ from semantic_router_operator.models.workload import (
     ServiceSpec,
     Toleration,
 )
+from semantic_router_operator.names import DNS1123_LABEL
 
 # --- backends ----------------------------------------------------------------------------------
 

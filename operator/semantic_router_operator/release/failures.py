@@ -7,9 +7,8 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Final
 
+from semantic_router_operator import names
 from semantic_router_operator.release.model import (
-    _NAMESPACE,
-    _RELEASE_NAME,
     MAX_STDERR,
     Reason,
     ReleaseError,
@@ -152,7 +151,7 @@ def summarize(stderr: str) -> str:
 
 def validate_target(name: str, namespace: str, *, field_name: str = "metadata.name") -> None:
     """Reject release names and namespaces helm would refuse, saying how to fix them."""
-    if len(name) > 53 or not _RELEASE_NAME.match(name):
+    if len(name) > 53 or not names.SUBDOMAIN.match(name):
         raise ReleaseError(
             "apply",
             name,
@@ -165,7 +164,7 @@ def validate_target(name: str, namespace: str, *, field_name: str = "metadata.na
                 f"rename the SemanticRouter ({len(name)} characters now)"
             ),
         )
-    if len(namespace) > 63 or not _NAMESPACE.match(namespace):
+    if len(namespace) > 63 or not names.LABEL.match(namespace):
         raise ReleaseError(
             "apply",
             name,

@@ -21,8 +21,6 @@ GOOD: Final = frozenset({"deployed", "superseded"})
 SUPPORTED_MAJORS: Final = frozenset({3, 4})
 MAX_STDERR: Final = 2000
 
-_RELEASE_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
-_NAMESPACE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _DIGEST = re.compile(r"^[A-Za-z0-9][A-Za-z0-9:._+-]{0,127}$")
 _VERSION = re.compile(r"v?(\d+)\.(\d+)\.(\d+)")
 
