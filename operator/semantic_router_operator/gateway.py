@@ -14,7 +14,7 @@ from typing import Any, Protocol
 from urllib.parse import quote
 
 from semantic_router_operator import names
-from semantic_router_operator.discovery import KubeReadError
+from semantic_router_operator.kube import KubeApiError
 
 
 class Reader(Protocol):
@@ -75,11 +75,11 @@ async def observe(reader: Reader, ref: GatewayRef) -> GatewayState:
     )
     try:
         found: bool | None = await reader.get(gateway) is not None
-    except KubeReadError:
+    except KubeApiError:
         found = None
     try:
         route_obj = await reader.get(route)
-    except KubeReadError:
+    except KubeApiError:
         route_obj = None
     return GatewayState(ref, found, route_obj)
 
