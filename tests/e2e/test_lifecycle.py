@@ -34,6 +34,7 @@ from tests.e2e.routers import (
     simple_router,
     status_of,
 )
+from tests.support import helmstorage
 
 
 @pytest.fixture(scope="module")
@@ -142,6 +143,33 @@ def test_a_change_of_replicas_reaches_the_deployment(
         return running if len(running) == replicas == len(pods) else None
 
     wait_for(f"{replicas} running pods of {name}", rolled, APPLY_TIMEOUT)
+
+
+def test_helms_storage_secrets_are_what_the_helm_stand_ins_write(
+    kubectl: Kubectl, router: dict[str, Any], namespace: str
+) -> None:
+    """The contract `tests.support.helmstorage` copies, checked against real helm: after an
+    install and an upgrade, each revision's Secret has the stand-ins' name, type and labels
+    (created ones ``createdAt``, updated ones ``modifiedAt``)."""
+    name = router["metadata"]["name"]
+    found = kubectl.json("get", "secrets", "-n", namespace, "-l", f"owner=helm,name={name}")
+    by_revision = {int(s["metadata"]["labels"]["version"]): s for s in found["items"]}
+    assert len(by_revision) >= 2, sorted(by_revision)
+    latest = max(by_revision)
+    for revision, real in sorted(by_revision.items()):
+        labels = dict(real["metadata"]["labels"])
+        own = {key: labels[key] for key in labels if "/" in key}
+        written = helmstorage.storage_secret(namespace, name, revision, labels["status"], own)
+        stamp = "createdAt" if revision == latest else "modifiedAt"
+        assert set(labels) == set(written["metadata"]["labels"]) - {"createdAt"} | {stamp}
+        assert labels["status"] == ("deployed" if revision == latest else "superseded")
+        assert {key: labels[key] for key in helmstorage.HELM_LABELS} == (
+            helmstorage.secret_labels(name, revision, labels["status"])
+        ), revision
+        assert (real["metadata"]["name"], real["type"]) == (
+            written["metadata"]["name"],
+            helmstorage.SECRET_TYPE,
+        )
 
 
 def test_deleting_the_router_uninstalls_the_release(
