@@ -6,6 +6,12 @@ lacks: the core group discovered as ``v1`` (not ``/v1``), ``resourceVersion`` /
 ``generation`` / ``uid`` / ``creationTimestamp`` maintained on writes, ``generateName``,
 a stale ``resourceVersion`` test in a JSON patch answered with 422, writes to the
 ``status`` subresource limited to the status, and label selectors honoured on lists.
+
+The contract these copy is the Kubernetes API server's (the API conventions of
+kubernetes/community, contributors/devel/sig-architecture/api-conventions.md: metadata
+maintained by the server, ``generation`` bumped by spec changes only, the status
+subresource, optimistic concurrency), as Kubernetes 1.25 and later behave; the e2e tier runs
+the same operator against a real API server.
 """
 
 from __future__ import annotations
