@@ -114,9 +114,7 @@ class TimedReleases(HelmStandIn):
 
     async def _write_secret(self, name: str, namespace: str, revision: int, owner: str) -> None:
         own = {OWNER_LABEL: owner}
-        if revision > 1:
-            await self.storage.update(namespace, name, revision - 1, "superseded", own)
-        await self.storage.create(namespace, name, revision, "deployed", own)
+        await self.storage.deploy(namespace, name, revision, own, previous=own)
 
     async def _write_deployment(self, name: str, namespace: str, replicas: int) -> None:
         """The router Deployment, rolled out and ready (the Deployment controller's part)."""

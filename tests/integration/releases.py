@@ -173,13 +173,12 @@ class FakeReleases(HelmStandIn):
         )
 
     async def _write_secret(self, release: Release, previous: Release | None) -> None:
-        storage = self.storage
-        if previous is not None:
-            await storage.update(
-                release.namespace, release.name, previous.revision, "superseded", previous.labels
-            )
-        await storage.create(
-            release.namespace, release.name, release.revision, release.status, release.labels
+        await self.storage.deploy(
+            release.namespace,
+            release.name,
+            release.revision,
+            release.labels,
+            previous=previous.labels if previous is not None else None,
         )
 
     async def _delete_secrets(self, release: Release) -> None:

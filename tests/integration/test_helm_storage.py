@@ -61,6 +61,24 @@ async def test_an_upgrade_supersedes_the_previous_revision_replacing_its_labels(
     assert await storage.latest_revision("default", "r") == 2
 
 
+async def test_an_install_then_an_upgrade_leave_what_helm_leaves(storage: HelmStorage) -> None:
+    await storage.deploy("default", "r", 1, {**OWNER, "team": "a"})
+    await storage.deploy("default", "r", 2, OWNER, previous={**OWNER, "team": "a"})
+    first = await labels_of(storage.client, secret_name("r", 1))
+    second = await labels_of(storage.client, secret_name("r", 2))
+    for labels in (first, second):
+        assert "createdAt" not in labels and labels.pop("modifiedAt").isdigit()
+    assert first == {
+        **OWNER,
+        "team": "a",
+        "owner": "helm",
+        "name": "r",
+        "status": "superseded",
+        "version": "1",
+    }
+    assert second == {**OWNER, "owner": "helm", "name": "r", "status": "deployed", "version": "2"}
+
+
 async def test_a_sync_creates_updates_and_deletes_to_match_the_wanted_revisions(
     storage: HelmStorage,
 ) -> None:

@@ -12,8 +12,12 @@ helm's default ("secret") storage driver, read from helm's source
 - labeled with the release's own labels (``--labels``; helm 3.17 and later), then helm's
   ``name``, ``owner=helm``, ``status`` and ``version`` over them (helm's four win);
 - ``createdAt`` (Unix seconds) when created; an update replaces the labels, with
-  ``modifiedAt`` in place of ``createdAt``; an upgrade updates the previous deployed
-  revision's Secret to ``status=superseded``; uninstall deletes every revision's Secret.
+  ``modifiedAt`` in place of ``createdAt``;
+- an install or upgrade (pkg/action/install.go, upgrade.go) creates its revision as
+  ``pending-install``/``pending-upgrade``, and once applied updates the previous deployed
+  revision to ``superseded`` and its own to ``deployed``: every revision a finished install
+  or upgrade left carries ``modifiedAt``, none ``createdAt``; uninstall deletes every
+  revision's Secret.
 
 The release itself (``data.release``, the gzipped release record) is left out: the
 operator reads the labels only (metadata-only lists), and tests look for leaked secret
@@ -56,6 +60,14 @@ def secret_labels(
     }
 
 
+def stamped_labels(
+    stamp: str, release: str, revision: int, status: str, own: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """The labels helm writes: `stamp` (``createdAt`` on create, ``modifiedAt`` on update),
+    the time in Unix seconds, beside `secret_labels`."""
+    return {stamp: str(int(time.time())), **secret_labels(release, revision, status, own)}
+
+
 def storage_secret(
     namespace: str,
     release: str,
@@ -64,7 +76,7 @@ def storage_secret(
     own: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """The Secret helm creates for a new revision."""
-    labels = {"createdAt": str(int(time.time())), **secret_labels(release, revision, status, own)}
+    labels = stamped_labels("createdAt", release, revision, status, own)
     return {
         "apiVersion": "v1",
         "kind": "Secret",
@@ -106,8 +118,7 @@ class HelmStorage:
         current = await self.client.get(SECRETS, namespace, name)
         assert current is not None, f"helm updates only stored revisions: {namespace}/{name}"
         labels: dict[str, str | None] = {
-            "modifiedAt": str(int(time.time())),
-            **secret_labels(release, revision, status, own),
+            **stamped_labels("modifiedAt", release, revision, status, own)
         }
         for key in (current.get("metadata") or {}).get("labels") or {}:
             labels.setdefault(key, None)  # a merge patch removes what is set to null
@@ -115,6 +126,23 @@ class HelmStorage:
 
     async def delete(self, namespace: str, release: str, revision: int) -> None:
         await self.remove(SECRETS, namespace, secret_name(release, revision))
+
+    async def deploy(
+        self,
+        namespace: str,
+        release: str,
+        revision: int,
+        own: Mapping[str, str] | None = None,
+        previous: Mapping[str, str] | None = None,
+    ) -> None:
+        """A successful install (revision 1) or upgrade, as helm writes it: the revision
+        created pending, the previous one (with its own labels `previous`) superseded, the
+        new one deployed."""
+        pending = "pending-install" if revision == 1 else "pending-upgrade"
+        await self.create(namespace, release, revision, pending, own)
+        if revision > 1:
+            await self.update(namespace, release, revision - 1, "superseded", previous)
+        await self.update(namespace, release, revision, "deployed", own)
 
     async def sync(
         self,
