@@ -22,6 +22,7 @@ import kopf
 
 from semantic_router_operator import (
     discovery,
+    gateway,
     models,
     names,
     observe,
@@ -208,10 +209,12 @@ class Operator:
         meta = body.get("metadata") or {}
         uid = uid_of(body)
         previous: Mapping[str, Any] = body.get("status") or {}
+        spec = body.get("spec") or {}
         obs = Observation(
             generation=int(meta.get("generation") or 0),
-            gateway_mode=status.gateway_mode(body.get("spec") or {}),
+            gateway_mode=status.gateway_mode(spec),
             release=self.known_release(uid, previous),
+            gateway=gateway.unobserved(spec, str(meta["namespace"]), str(meta["name"])),
         )
         return _Run(
             body=body,
@@ -255,6 +258,8 @@ class Operator:
                 self.reader, run.name, run.namespace, obs.routes_enabled
             )
             obs = replace(obs, workload=workload, route=route)
+            if obs.gateway is not None:
+                obs = replace(obs, gateway=await gateway.observe(self.reader, obs.gateway.ref))
         return Outcome(status.compute(obs, run.previous, self.clock()), error)
 
     # -- the steps

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from semantic_router_operator import gateway
 from semantic_router_operator.discovery import BackendResult
 
 
@@ -153,6 +154,7 @@ class Observation:
     backends: Sequence[BackendResult] | None = None  # None: not discovered this time
     route: Mapping[str, Any] | None = None
     problem: Problem | None = None
+    gateway: gateway.GatewayState | None = None  # gateway mode: the Gateway and HTTPRoute read
 
 
 def gateway_mode(spec: Mapping[str, Any]) -> str:
@@ -206,7 +208,10 @@ def phase(obs: Observation) -> tuple[Phase, str, str]:
     if unresolved:
         names = ", ".join(b.endpoint for b in unresolved)
         return Phase.DEGRADED, "BackendDiscoveryFailed", f"{counts}; unresolved backends: {names}"
-    return Phase.RUNNING, "Available", counts
+    gateway_problem = gateway.problem(obs.gateway)
+    if gateway_problem is not None:
+        return Phase.DEGRADED, gateway_problem[0], f"{counts}; {gateway_problem[1]}"
+    return Phase.RUNNING, "Available", counts + gateway.note(obs.gateway)
 
 
 def _condition(status: bool | None, reason: str, message: str) -> dict[str, Any]:

@@ -22,6 +22,7 @@ import pytest
 import yaml
 
 from scripts import deploy_manifests
+from tests.support import apis
 from tests.support.helm import CHART, CI_VALUES, render
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,7 +30,6 @@ ROLE_FILE = ROOT / "config" / "rbac" / "role.yaml"
 CLUSTER_ROLE_FILE = ROOT / "config" / "rbac" / "cluster_role.yaml"
 PACKAGE = ROOT / "operator" / "semantic_router_operator"
 CRD_FILE = ROOT / "crds" / "vllm.ai_semanticrouters.yaml"
-CHART_CRDS = ROOT / "tests" / "chart" / "data" / "crds"
 
 # Optional APIs the chart renders for when the cluster serves them.
 API_VERSIONS = ("route.openshift.io/v1", "monitoring.coreos.com/v1", "gateway.networking.k8s.io/v1")
@@ -81,11 +81,9 @@ def guess_resource(kind: str) -> str:
 def crd_plurals() -> dict[tuple[str, str], str]:
     """(group, kind) -> plural, for the custom kinds the chart renders."""
     plurals = {}
-    for path in sorted(CHART_CRDS.glob("*.yaml")):
-        for crd in yaml.safe_load_all(path.read_text()):
-            if crd and crd.get("kind") == "CustomResourceDefinition":
-                names = crd["spec"]["names"]
-                plurals[(crd["spec"]["group"], names["kind"])] = names["plural"]
+    for crd in apis.crd_manifests():
+        names = crd["spec"]["names"]
+        plurals[(crd["spec"]["group"], names["kind"])] = names["plural"]
     return plurals
 
 
@@ -103,10 +101,24 @@ def chart_renders() -> tuple[tuple[str, tuple[dict[str, Any], ...]], ...]:
     for values in CI_VALUES:
         objs = render([values], namespace="sr-system", api_versions=API_VERSIONS)
         renders.append((values.name, tuple(objs)))
-    gateway = {"gateway": {"existingRef": {"name": "shared-gateway", "namespace": "gateways"}}}
     everything = CHART / "ci" / "everything-values.yaml"
-    objs = render([everything], gateway, namespace="sr-system", api_versions=API_VERSIONS)
-    renders.append(("everything-values.yaml + gateway mode", tuple(objs)))
+    # An HTTPRoute routes only to Services: the external endpoint stays in standalone mode.
+    endpoints = yaml.safe_load(everything.read_text())["vllmEndpoints"]
+    in_cluster = [e for e in endpoints if e["name"] != "deepseek-external"]
+    for implementation in ("envoy-gateway", "istio"):
+        gateway = {
+            "vllmEndpoints": in_cluster,
+            "gateway": {
+                "existingRef": {"name": "shared-gateway", "namespace": "gateways"},
+                "implementation": implementation,
+            },
+            "managementApi": {
+                "expose": True,
+                "tokens": [{"secretKeyRef": {"name": "mgmt", "key": "token"}, "role": "admin"}],
+            },
+        }
+        objs = render([everything], gateway, namespace="sr-system", api_versions=API_VERSIONS)
+        renders.append((f"everything-values.yaml + gateway mode ({implementation})", tuple(objs)))
     return tuple(renders)
 
 

@@ -188,6 +188,12 @@ RULE_POD_LABELS = Rule(
     "Deployment and Services select the router's pods by them; use other label keys",
 )
 
+RULE_MANAGEMENT_TOKENS = Rule(
+    cel="!self.expose || (has(self.tokens) && size(self.tokens) > 0)",
+    message="managementApi.expose needs at least one managementApi.tokens entry: the router "
+    "refuses remote exposure without bearer authentication",
+)
+
 RULES: tuple[Rule, ...] = (
     RULE_KSERVE,
     RULE_LLAMASTACK,
@@ -208,6 +214,7 @@ RULES: tuple[Rule, ...] = (
     RULE_PASSTHROUGH_INSECURE,
     RULE_INGRESS_HOSTS,
     RULE_POD_LABELS,
+    RULE_MANAGEMENT_TOKENS,
 )
 
 
