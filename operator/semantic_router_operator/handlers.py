@@ -38,7 +38,7 @@ from semantic_router_operator import (
 from semantic_router_operator.discovery import ApiReader, KubeReader, KubeReadError
 from semantic_router_operator.metrics import Metrics
 from semantic_router_operator.models import GROUP, PLURAL, VERSION
-from semantic_router_operator.platform import Platform, PlatformDetector
+from semantic_router_operator.platform import PlatformDetector
 from semantic_router_operator.release import (
     OWNER_LABEL,
     Ownership,
@@ -179,6 +179,8 @@ class _Memory:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     # The resourceVersion the timer last found waiting for the change handlers.
     unhandled_version: str = ""
+    # The shortfall (a part of the spec left out) last announced by a Warning event.
+    shortfall: str = ""
 
 
 @dataclass
@@ -395,13 +397,19 @@ class Operator:
             if not result.resolved and reported.get(result.endpoint) != result.message:
                 message = f"backend {result.endpoint} ({result.type}): {result.message}"
                 kopf.event(body, type="Warning", reason="BackendDiscoveryFailed", message=message)
+        # A Route on plain Kubernetes is left out of the release (values.build), the rest
+        # deploys; the status says Degraded, with one Warning event while it lasts.
         route_problem = platform.check_routes(routes, detected)
-        routes = routes and detected is Platform.OPENSHIFT
-        obs = _with(obs, routes_enabled=routes, backends=resolved, release=known)
+        shortfall = None
         if route_problem is not None:
-            return self._invalid(
-                body, obs, known, route_problem, logger, finish, reason="RoutesNeedOpenShift"
-            )
+            shortfall = Problem(ProblemKind.PLATFORM, "RoutesNeedOpenShift", route_problem)
+            if memory.shortfall != route_problem:
+                self._announce(body, shortfall.reason, route_problem, logger)
+        memory.shortfall = route_problem or ""
+        routes = platform.routes_deployed(routes, detected)
+        obs = _with(
+            obs, routes_enabled=routes, backends=resolved, release=known, shortfall=shortfall
+        )
 
         # 3. The chart values and their digest.
         try:
