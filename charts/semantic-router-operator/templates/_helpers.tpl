@@ -7,7 +7,7 @@ Naming and label helpers shared by every template of the operator chart.
 {{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
 {{- end }}
 
-{{/* semantic-router-operator.fullname: the prefix of every object's name, so that release `semantic-router-operator` names its objects exactly as config/default does (semantic-router-operator-controller-manager ...); a release name that lacks the chart name gets it appended, so two releases never share a cluster-scoped name. Cut to 35 characters: room for the longest suffix ("-manager-cluster-rolebinding") within 63. */}}
+{{/* semantic-router-operator.fullname: the prefix of every object's name, so that release `semantic-router-operator` names its objects exactly as config/default does (semantic-router-operator-controller-manager ...); a release name that lacks the chart name gets it appended, so two releases never share a cluster-scoped name. Cut to 35 characters, room for the longest suffix ("-manager-cluster-rolebinding") within 63: release names must differ within those 35. */}}
 {{- define "semantic-router-operator.fullname" -}}
 {{- if .Values.fullnameOverride -}}
 {{- .Values.fullnameOverride | trunc 35 | trimSuffix "-" -}}
