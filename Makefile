@@ -252,12 +252,12 @@ openshift-undeploy: $(if $(wildcard $(PY)),,$(VENV)/.installed) ## Remove the OL
 
 .PHONY: lint
 lint: dev ## Run ruff and mypy.
-	ruff check operator tests
-	ruff format --check operator tests
+	ruff check operator tests bench
+	ruff format --check operator tests bench
 	mypy
 
 .PHONY: test
-test: dev lint olm-tools ## Run every test tier: unit, chart, integration, reliability, dataplane, then e2e (on KUBECONFIG's cluster, else on a local control plane started and stopped for the run).
+test: dev lint olm-tools ## Run every test tier: unit, repository, chart, integration, reliability, dataplane, then e2e (on KUBECONFIG's cluster, else on a local control plane started and stopped for the run).
 	./scripts/pytest.sh tests --ignore=tests/e2e
 	./scripts/pytest.sh tests/e2e -p no:cacheprovider
 

@@ -1,5 +1,5 @@
-"""The Kubernetes API the benchmarks run against: the integration tests' emulator, with
-counters.
+"""The Kubernetes API the benchmarks run against: the tests' emulator
+(`tests.support.cluster`), with counters.
 
 Requests are told apart by their User-Agent: the operator's (kopf and its own reads),
 the release store's (what helm would write: release Secrets, the Deployment) and the
@@ -25,7 +25,7 @@ import attrs
 import kmock
 from kmock._internal import enums, rendering
 
-from tests.integration.cluster import CORE_RESOURCES, KSERVE, OPTIONAL_RESOURCES, Cluster
+from tests.support.cluster import KSERVE, Cluster
 
 __all__ = ["KSERVE", "BenchCluster"]
 
@@ -84,7 +84,7 @@ class _DirectDispatch(kmock.KubernetesScaffold):
 
 @attrs.define(kw_only=True)
 class BenchCluster(Cluster, _DirectDispatch):
-    """The integration tests' emulator, counting the operator's requests."""
+    """The tests' emulator, counting the operator's requests."""
 
     # (action, plural) → number of operator requests.
     counts: collections.Counter[tuple[str, str]] = attrs.field(factory=collections.Counter)
@@ -96,16 +96,6 @@ class BenchCluster(Cluster, _DirectDispatch):
     checked: dict[Key, float] = attrs.field(factory=dict)
     _by_resource: dict[Any, dict[Any, None]] = attrs.field(factory=dict, init=False)
     _by_namespace: dict[Any, dict[Any, None]] = attrs.field(factory=dict, init=False)
-
-    @classmethod
-    def with_resources(cls, *optional: str) -> BenchCluster:
-        """The core resources and the CRD, plus `optional` ones (KSERVE, ROUTES)."""
-        cluster = cls()
-        for resource, info in CORE_RESOURCES.items():
-            cluster.serve(resource, **info)
-        for resource in optional:
-            cluster.serve(resource, **OPTIONAL_RESOURCES[resource])
-        return cluster
 
     def reset_counts(self) -> None:
         self.counts.clear()

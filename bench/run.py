@@ -84,7 +84,7 @@ every object, beside the resume reconcile that was doing the same work, and ever
 reconcile listed the StorageClasses even when no helm run followed. Now the timer's first
 run comes one interval after an object is seen, the resume checks helm's latest revision
 in its stead, and the StorageClass check runs only before a helm run (which may create
-the PVC); `tests/unit/test_reconcile_reads.py` holds the behaviour."""
+the PVC); `tests/unit/test_handlers.py` holds the behaviour."""
 
 
 async def run_all(quick: bool) -> str:

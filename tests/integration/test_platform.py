@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from tests.integration.cluster import ROUTES
 from tests.integration.conftest import Env
+from tests.support.cluster import ROUTES
 
 ROUTE_HOST = "my-router-default.apps.openshift.example.com"
 
@@ -111,7 +111,7 @@ async def test_missing_storage_class_sets_a_condition_and_releases_nothing(env: 
     assert ready["message"].startswith("spec.persistence.storageClassName: StorageClass 'fast'")
     assert "(available: standard)" in ready["message"]
     assert (await env.status("my-router"))["phase"] == "Failed"
-    assert len(env.events("StorageClassNotFound")) == 1
+    assert len(await env.wait_events("StorageClassNotFound")) == 1
     await env.wait_timer(3)
     assert env.releases.runs == []
     assert len(env.events("StorageClassNotFound")) == 1
@@ -157,7 +157,7 @@ async def test_routes_on_plain_kubernetes_deploy_all_but_the_route_degraded_with
     assert (await env.condition("my-router", "ReleaseFailed"))["status"] == "False"
     status = await env.status("my-router")
     assert status["openshiftFeatures"] == {"routesEnabled": False}
-    [event] = env.events("RoutesNeedOpenShift")
+    [event] = await env.wait_events("RoutesNeedOpenShift")
     assert event["type"] == "Warning" and event["message"] == degraded["message"]
     await env.wait_timer(2)
     assert len(env.releases.runs) == 1
