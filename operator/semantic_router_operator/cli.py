@@ -252,9 +252,10 @@ def chart_values(args: argparse.Namespace) -> tuple[str, str, dict[str, Any]]:
     routes = bool(spec.openshift and spec.openshift.routes and spec.openshift.routes.enabled)
     problem = platform.check_routes(routes, Platform(args.platform))
     if problem is not None:
-        raise InputError(
-            f"{args.cr}: {models.KIND} {name} cannot be rendered for {args.platform}:\n"
-            f"  {problem}\n  (to render it as on OpenShift: --platform openshift)"
+        print(
+            f"warning: {args.cr}: {models.KIND} {name} on {args.platform}: {problem} "
+            "(to render it as on OpenShift: --platform openshift)",
+            file=sys.stderr,
         )
     return names.release_name(name), namespace, built
 

@@ -139,6 +139,8 @@ class _Memory:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     # The resourceVersion the timer last found waiting for the change handlers.
     unhandled_version: str = ""
+    # The shortfall (a part of the spec left out) last announced by a Warning event.
+    shortfall: str = ""
 
 
 @dataclass
@@ -295,13 +297,20 @@ class Operator:
         return detected, resolved
 
     def check_platform(self, run: _Run, spec: SemanticRouterSpec, detected: Platform) -> None:
-        """Routes only on OpenShift."""
+        """Routes only on OpenShift: elsewhere the release leaves the Route out
+        (values.build) and the rest deploys; the status says Degraded, with one Warning
+        event while it lasts."""
         routes = bool(spec.openshift and spec.openshift.routes and spec.openshift.routes.enabled)
         route_problem = platform.check_routes(routes, detected)
-        routes = routes and detected is Platform.OPENSHIFT
-        run.obs = replace(run.obs, routes_enabled=routes)
+        shortfall = None
         if route_problem is not None:
-            raise self._invalid(run, route_problem, reason="RoutesNeedOpenShift")
+            shortfall = Problem(ProblemKind.PLATFORM, "RoutesNeedOpenShift", route_problem)
+            if run.memory.shortfall != route_problem:
+                self._announce(run.body, shortfall.reason, route_problem, run.logger)
+        run.memory.shortfall = route_problem or ""
+        run.obs = replace(
+            run.obs, routes_enabled=platform.routes_deployed(routes, detected), shortfall=shortfall
+        )
 
     def build_values(
         self,

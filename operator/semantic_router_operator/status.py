@@ -32,9 +32,17 @@ class ProblemKind(StrEnum):
     RELEASE = "Release"  # helm failed to install/upgrade
     NO_BACKENDS = "NoBackends"  # no vllmEndpoints entry could be resolved
     API = "Api"  # the Kubernetes API could not be read
+    PLATFORM = "Platform"  # the cluster lacks an API the spec asks for; the rest deploys
 
 
-CONDITION_TYPES = ("Ready", "Progressing", "Degraded", "ReleaseFailed", "BackendsResolved")
+CONDITION_TYPES = (
+    "Ready",
+    "Available",
+    "Progressing",
+    "Degraded",
+    "ReleaseFailed",
+    "BackendsResolved",
+)
 
 # Status keys this operator writes; anything else (e.g. kopf's bookkeeping) is left alone.
 OWNED_KEYS = (
@@ -155,6 +163,9 @@ class Observation:
     route: Mapping[str, Any] | None = None
     problem: Problem | None = None
     gateway: gateway.GatewayState | None = None  # gateway mode: the Gateway and HTTPRoute read
+    # What the release left out of the spec (a Route on plain Kubernetes): the router is
+    # Degraded for it once everything else is as asked.
+    shortfall: Problem | None = None
 
 
 def gateway_mode(spec: Mapping[str, Any]) -> str:
@@ -211,12 +222,26 @@ def phase(obs: Observation) -> tuple[Phase, str, str]:
     gateway_problem = gateway.problem(obs.gateway)
     if gateway_problem is not None:
         return Phase.DEGRADED, gateway_problem[0], f"{counts}; {gateway_problem[1]}"
+    if obs.shortfall is not None:
+        return Phase.DEGRADED, obs.shortfall.reason, obs.shortfall.message
     return Phase.RUNNING, "Available", counts + gateway.note(obs.gateway)
 
 
 def _condition(status: bool | None, reason: str, message: str) -> dict[str, Any]:
     text = "Unknown" if status is None else ("True" if status else "False")
     return {"status": text, "reason": reason, "message": message}
+
+
+def _available_condition(workload: Workload | None) -> dict[str, Any]:
+    """Whether the router serves: at least one replica ready (a Deployment's own sense of
+    Available), whatever else the phase says. What `kubectl wait --for=condition=Available`
+    waits for."""
+    if workload is None:
+        return _condition(False, "NoDeployment", "the router Deployment is not there yet")
+    counts = f"{workload.ready}/{workload.desired} replicas ready"
+    if workload.ready > 0 or workload.desired == 0:
+        return _condition(True, "MinimumReplicasAvailable", counts)
+    return _condition(False, "MinimumReplicasUnavailable", counts)
 
 
 def _backends_condition(backends: Sequence[BackendResult] | None) -> dict[str, Any]:
@@ -237,7 +262,7 @@ def _backends_condition(backends: Sequence[BackendResult] | None) -> dict[str, A
 
 
 def conditions(obs: Observation, current: Phase, reason: str, message: str) -> dict[str, Any]:
-    """The five conditions (without timestamps), keyed by type."""
+    """The six conditions (without timestamps), keyed by type."""
     release_failed = (obs.problem is not None and obs.problem.kind is ProblemKind.RELEASE) or (
         obs.release is not None and obs.release.failed
     )
@@ -251,6 +276,7 @@ def conditions(obs: Observation, current: Phase, reason: str, message: str) -> d
         release = _condition(False, "NoRelease", "nothing has been released yet")
     return {
         "Ready": _condition(current is Phase.RUNNING, reason, message),
+        "Available": _available_condition(obs.workload),
         "Progressing": _condition(current is Phase.PROGRESSING, reason, message),
         "Degraded": _condition(current is Phase.DEGRADED, reason, message),
         "ReleaseFailed": release,

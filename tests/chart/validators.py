@@ -259,16 +259,19 @@ def validate_kubernetes(objs: Iterable[Manifest], version: str) -> None:
     """Every object is one the API server of Kubernetes `version` accepts unchanged."""
     objs = list(objs)
     problems = [p for obj in objs for p in kubernetes_problems(obj, version)]
-    seen: set[tuple[str, str, str]] = set()
+    seen: set[tuple[str, str, str, str]] = set()
     for obj in objs:
         if isinstance(obj, Mapping) and isinstance(obj.get("metadata"), Mapping):
             key = (
                 str(obj.get("apiVersion")),
                 str(obj.get("kind")),
+                str(obj["metadata"].get("namespace", "")),
                 str(obj["metadata"].get("name")),
             )
             if key in seen:
-                problems.append(f"{label(obj)}: rendered twice (same apiVersion, kind and name)")
+                problems.append(
+                    f"{label(obj)}: rendered twice (same apiVersion, kind, namespace and name)"
+                )
             seen.add(key)
     fail(f"Kubernetes {version} validation", problems)
 

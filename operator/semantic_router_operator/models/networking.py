@@ -143,8 +143,9 @@ class RoutesSpec(ApiModel):
 
     enabled: bool = Field(
         False,
-        description="Create a Route. Needs OpenShift: on a cluster without the Route API the "
-        "SemanticRouter is refused (reason RoutesNeedOpenShift); use ingress there.",
+        description="Create a Route. Needs OpenShift: on a cluster without the Route API "
+        "the router is deployed without it and reported Degraded (reason "
+        "RoutesNeedOpenShift); use ingress there.",
     )
     hostname: DnsSubdomain | None = Field(
         None,
