@@ -94,6 +94,8 @@ class BenchCluster(Cluster, _DirectDispatch):
     revisions: dict[Key, int] = attrs.field(factory=dict)
     # SemanticRouter → monotonic time its Deployment was last read by the operator.
     checked: dict[Key, float] = attrs.field(factory=dict)
+    # SemanticRouter → monotonic time of the latest status write that changed its phase.
+    phase_changed: dict[Key, float] = attrs.field(factory=dict)
     _by_resource: dict[Any, dict[Any, None]] = attrs.field(factory=dict, init=False)
     _by_namespace: dict[Any, dict[Any, None]] = attrs.field(factory=dict, init=False)
 
@@ -157,6 +159,8 @@ class BenchCluster(Cluster, _DirectDispatch):
         status = data.get("status") or {}
         key = (str(request.namespace), str(request.name))
         if status.get("phase"):
+            if self.phases.get(key) != str(status["phase"]):
+                self.phase_changed[key] = time.monotonic()
             self.phases[key] = str(status["phase"])
         revision = (status.get("release") or {}).get("revision")
         if revision:

@@ -157,7 +157,15 @@ class TimedReleases:
                 body={
                     "apiVersion": "apps/v1",
                     "kind": "Deployment",
-                    "metadata": {"name": name, "namespace": namespace},
+                    "metadata": {
+                        "name": name,
+                        "namespace": namespace,
+                        "labels": chart_labels(name),
+                        "annotations": {
+                            "meta.helm.sh/release-name": name,
+                            "meta.helm.sh/release-namespace": namespace,
+                        },
+                    },
                     "spec": spec,
                 },
             )
@@ -192,6 +200,16 @@ class TimedReleases:
             if response.status >= 400:
                 raise RuntimeError(f"{method} {path}: HTTP {response.status}: {payload}")
             return payload
+
+
+def chart_labels(release: str) -> dict[str, str]:
+    """The labels the chart puts on every object of `release` (semantic-router.labels)."""
+    return {
+        "app.kubernetes.io/name": "semantic-router",
+        "app.kubernetes.io/instance": release,
+        "app.kubernetes.io/managed-by": "Helm",
+        "app.kubernetes.io/part-of": "semantic-router",
+    }
 
 
 def _secret(name: str, revision: int) -> str:
