@@ -215,9 +215,7 @@ def rbac_rules(name: str) -> list[dict[str, Any]]:
 def test_the_csv_grants_the_namespaced_rules_as_permissions() -> None:
     (permission,) = install_spec()["permissions"]
     (account,) = [o for o in kustomized() if o["kind"] == "ServiceAccount"]
-    assert permission["rules"] == rbac_rules("role.yaml") + rbac_rules(
-        "leader_election_role.yaml"
-    )
+    assert permission["rules"] == rbac_rules("role.yaml") + rbac_rules("leader_election_role.yaml")
     assert permission["serviceAccountName"] == account["metadata"]["name"]
 
 
