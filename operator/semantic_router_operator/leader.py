@@ -227,3 +227,87 @@ class LeaseElector:
             log.info("Leader election: Lease released")
         except (aiohttp.ClientError, TimeoutError) as exc:
             log.warning(f"Leader election: releasing the Lease failed ({exc!r})")
+
+
+def identity() -> str:
+    """This replica's name on the Lease: its pod (host) name, process and a random tag."""
+    import os
+    import secrets
+    import socket
+
+    return f"{socket.gethostname()}_{os.getpid()}_{secrets.token_hex(3)}"
+
+
+async def serve_health(endpoint: str) -> Any:
+    """A liveness endpoint for a standby replica (kopf serves it once this one leads);
+    None when `endpoint` is empty. Returns the runner to clean up."""
+    if not endpoint:
+        return None
+    from urllib.parse import urlparse
+
+    from aiohttp import web
+
+    url = urlparse(endpoint)
+
+    async def healthz(_: web.Request) -> web.Response:
+        return web.json_response({"leader": False})
+
+    app = web.Application()
+    app.router.add_get(url.path or "/", healthz)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, url.hostname, url.port or 80).start()
+    return runner
+
+
+async def run_elected(
+    info: ConnectionLike,
+    terms: LeaseTerms,
+    operate: Callable[[asyncio.Event], Any],
+    liveness_endpoint: str = "",
+    me: str | None = None,
+    on_lost: Callable[[], None] | None = None,
+) -> int:
+    """Stand by until this replica holds the Lease, then `operate(stop)` (the operator,
+    stopping when `stop` is set) while renewing it. On SIGTERM: stop and give the Lease
+    up. When the Lease is lost: stop at once, and `on_lost()` (default: exit the process)
+    if the operator has not stopped within a second, so that it never reconciles beside
+    the next leader."""
+    import os
+    import signal
+
+    elector = LeaseElector(info, terms, me or identity())
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    health = await serve_health(liveness_endpoint)
+    try:
+        acquiring = asyncio.create_task(elector.acquire())
+        stopping = asyncio.create_task(stop.wait())
+        await asyncio.wait({acquiring, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if stop.is_set():
+            acquiring.cancel()
+            return 0
+        stopping.cancel()
+    finally:
+        if health is not None:
+            await health.cleanup()  # the port is kopf's from here on
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.remove_signal_handler(sig)
+    holding = asyncio.create_task(elector.hold())
+    operating = asyncio.create_task(operate(stop))
+    try:
+        await asyncio.wait({holding, operating}, return_when=asyncio.FIRST_COMPLETED)
+        if holding.done():
+            stop.set()
+            try:
+                await asyncio.wait_for(asyncio.shield(operating), timeout=1.0)
+            except TimeoutError:
+                (on_lost or (lambda: os._exit(1)))()
+            return 1
+        holding.cancel()
+        await elector.release()
+        return 0
+    finally:
+        await elector.close()
