@@ -13,6 +13,9 @@ operator's.
 from __future__ import annotations
 
 import asyncio
+import base64
+import gzip
+import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -64,6 +67,7 @@ class TimedReleases:
         *,
         digest: str,
         owner: str = "",
+        repair: bool = False,
     ) -> ReleaseInfo:
         if self._semaphore is None:
             self._semaphore = asyncio.Semaphore(self.concurrency)
@@ -72,8 +76,9 @@ class TimedReleases:
         async with self._semaphore:
             await asyncio.sleep(self.apply_seconds)
         revision = previous + 1
-        await self._write_secret(name, namespace, revision, owner)
-        await self._write_deployment(name, namespace, int(values.get("replicas") or 1))
+        replicas = int(values.get("replicas") or 1)
+        await self._write_secret(name, namespace, revision, owner, replicas)
+        await self._write_deployment(name, namespace, replicas)
         self._revisions[(namespace, name)] = revision
         return ReleaseInfo(
             name=name,
@@ -125,7 +130,9 @@ class TimedReleases:
             self._revisions[key] = revision
         return self._revisions[key]
 
-    async def _write_secret(self, name: str, namespace: str, revision: int, owner: str) -> None:
+    async def _write_secret(
+        self, name: str, namespace: str, revision: int, owner: str, replicas: int = 1
+    ) -> None:
         secrets = f"/api/v1/namespaces/{namespace}/secrets"
         if revision > 1:
             await self._call(
@@ -143,12 +150,13 @@ class TimedReleases:
                 "kind": "Secret",
                 "type": "helm.sh/release.v1",
                 "metadata": {"name": _secret(name, revision), "labels": labels},
+                "data": {"release": release_record(name, namespace, revision, replicas)},
             },
         )
 
     async def _write_deployment(self, name: str, namespace: str, replicas: int) -> None:
         path = f"/apis/apps/v1/namespaces/{namespace}/deployments"
-        spec = {"replicas": replicas, "selector": {"matchLabels": {"app": name}}}
+        spec = deployment_spec(name, replicas)
         existing = await self._call("GET", f"{path}/{name}")
         if existing is None:
             created = await self._call(
@@ -200,6 +208,25 @@ class TimedReleases:
             if response.status >= 400:
                 raise RuntimeError(f"{method} {path}: HTTP {response.status}: {payload}")
             return payload
+
+
+def deployment_spec(name: str, replicas: int) -> dict[str, Any]:
+    return {"replicas": replicas, "selector": {"matchLabels": {"app": name}}}
+
+
+def release_record(name: str, namespace: str, revision: int, replicas: int) -> str:
+    """What helm stores in the release Secret's ``data.release``: base64 (the API's) of
+    base64 (helm's) of gzip'd JSON, whose manifest holds what the store writes."""
+    deployment = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name, "labels": chart_labels(name)},
+        "spec": deployment_spec(name, replicas),
+    }
+    record = {"name": name, "namespace": namespace, "version": revision}
+    record["manifest"] = "---\n" + json.dumps(deployment)
+    helm = base64.b64encode(gzip.compress(json.dumps(record).encode()))
+    return base64.b64encode(helm).decode()
 
 
 def chart_labels(release: str) -> dict[str, str]:

@@ -1,14 +1,21 @@
-"""Benchmark 6: what watching the owned objects buys: idle API requests, status latency.
+"""Benchmark 6: watches of the owned objects: idle API requests, status and repair latency.
 
-Idle requests: N SemanticRouters Running and nothing changing; the operator's requests
-(watch connections aside) counted at the API server over a window, per SemanticRouter,
-scaled to an hour. The operator runs with its timer at `--interval`; the figure is
-scaled to the timer's default interval (requests per check times checks per hour), so that
-a long default can be measured in a short window.
+Idle requests: N SemanticRouters Running and nothing changing; after one check interval
+(every router checked once), the operator's requests (watch connections aside) counted at
+the API server over a window, per SemanticRouter,
+scaled to an hour at the operator's default check interval. The operator runs with its
+check interval (and jitter) shortened to `--interval` so that a window of minutes holds
+several checks of every router; the figure is requests per check times the checks an hour
+holds at the defaults (interval plus half the jitter, on average). Peak RSS of the
+operator process is taken from the same runs.
 
-Status latency: N Running SemanticRouters; every router Deployment made unready at once
-(its status patched, as the Deployment controller would); for each router the time from
-that patch until a status write reports the new phase: median and p99.
+Status latency: N Running SemanticRouters; every router Deployment's status made unready
+at once (patched, as the Deployment controller would), then, once every router reports it,
+ready again: for each router the time from the patch until a status write reports the new
+phase (Running, for the ready transition): median and p99.
+
+Repair latency: K of the N router Deployments deleted at once; the time until each is
+created again (by a helm upgrade of the unchanged values, the release store's part).
 
     python -m bench.watches [--sizes 100,1000] [--interval S] [--window S]
 """
@@ -25,48 +32,64 @@ from dataclasses import dataclass, field
 from semantic_router_operator.settings import Settings
 
 from bench import stats
+from bench.emulator import Key
 from bench.harness import Env, Fleet, OperatorProcess, emulated_cluster, quiet, wait_until
-from bench.stats import Figure
 
 SIZES = (100, 1000)
 WAIT_PER_CR = 1.0
+DEFAULTS = Settings()
+
+
+def checks_per_hour(interval: float, jitter: float) -> float:
+    """Checks of one router an hour holds: one per interval plus the mean jitter."""
+    return 3600.0 / (interval + jitter / 2)
 
 
 @dataclass
 class IdleResult:
     size: int
     interval: float
+    jitter: float
     window: float
     requests: Counter[tuple[str, str]] = field(default_factory=Counter)
+    peak_rss_kib: float = 0.0
 
     @property
     def polled(self) -> int:
         """Requests of the window other than watch connections."""
         return sum(n for (verb, _), n in self.requests.items() if verb != "watch")
 
-    def per_router_hour(self, default_interval: float) -> float:
-        checks = self.window / self.interval
-        return self.polled / self.size / checks * (3600.0 / default_interval)
+    def per_router_hour(self, interval: float, jitter: float) -> float:
+        """At a check interval and jitter: requests per router per hour."""
+        checks = self.window * checks_per_hour(self.interval, self.jitter) / 3600.0
+        return self.polled / self.size / checks * checks_per_hour(interval, jitter)
 
 
 @dataclass
-class LatencyResult:
-    size: int
-    latencies: list[float] = field(default_factory=list)
+class Latencies:
+    samples: list[float] = field(default_factory=list)
 
     @property
     def median(self) -> float:
-        return statistics.median(self.latencies)
+        return statistics.median(self.samples)
 
     @property
     def p99(self) -> float:
-        return statistics.quantiles(self.latencies, n=100, method="inclusive")[98]
+        if len(self.samples) < 2:
+            return self.samples[0]
+        return statistics.quantiles(self.samples, n=100, method="inclusive")[98]
+
+    def show(self) -> str:
+        return (
+            f"median {stats.seconds(self.median)}, p99 {stats.seconds(self.p99)} "
+            f"({len(self.samples)} samples)"
+        )
 
 
-async def _running_fleet(env: Env, size: int, interval: float) -> OperatorProcess:
+async def _running_fleet(env: Env, size: int, interval: float, jitter: float) -> OperatorProcess:
     fleet = Fleet(size)
     await env.create_many(fleet.prerequisites())
-    proc = OperatorProcess(env.url, timer_interval=interval)
+    proc = OperatorProcess(env.url, timer_interval=interval, timer_jitter=jitter)
     await proc.start()
     await env.create_many(fleet.routers())
     wait = 30.0 + WAIT_PER_CR * size
@@ -75,77 +98,113 @@ async def _running_fleet(env: Env, size: int, interval: float) -> OperatorProces
     return proc
 
 
-async def idle(size: int, interval: float, window: float) -> IdleResult:
+async def idle(size: int, interval: float, jitter: float, window: float) -> IdleResult:
     async with emulated_cluster() as env:
-        proc = await _running_fleet(env, size, interval)
+        proc = await _running_fleet(env, size, interval, jitter)
+        # Past the first checks (one interval after each router is seen): a steady state.
+        await asyncio.sleep(interval + jitter)
         env.cluster.reset_counts()
         await asyncio.sleep(window)
-        result = IdleResult(size, interval, window, Counter(env.cluster.counts))
-        await proc.stop()
+        result = IdleResult(size, interval, jitter, window, Counter(env.cluster.counts))
+        report = await proc.stop()
+        result.peak_rss_kib = float(report.get("peak_rss_kib") or 0)
     return result
 
 
-async def status_latency(size: int, interval: float) -> LatencyResult:
+async def _patch_all(env: Env, members: list[Key], ready: bool) -> float:
+    replicas = int(Fleet(1).routers()[0]["spec"].get("replicas") or 1) if ready else 0
+    body = {"status": {"readyReplicas": replicas, "availableReplicas": replicas}}
+    start = time.monotonic()
+    await asyncio.gather(
+        *(
+            env.call("PATCH", f"/apis/apps/v1/namespaces/{ns}/deployments/{name}/status", body)
+            for ns, name in members
+        )
+    )
+    return start
+
+
+async def status_latency(size: int, interval: float, jitter: float) -> tuple[Latencies, Latencies]:
+    """(unready → status follows, ready → status Running), per router."""
     async with emulated_cluster() as env:
-        proc = await _running_fleet(env, size, interval)
+        proc = await _running_fleet(env, size, interval, jitter)
         members = Fleet(size).members
+        changed, phases = env.cluster.phase_changed, env.cluster.phases
+        found = []
+        for ready in (False, True):
+            start = await _patch_all(env, members, ready)
+
+            def followed(start: float = start, ready: bool = ready) -> bool:
+                return all(changed.get(key, 0.0) > start for key in members) and all(
+                    (phases.get(key) == "Running") == ready for key in members
+                )
+
+            await wait_until(
+                followed,
+                "every status to follow its Deployment",
+                interval * 1.5 + 60.0,
+                proc,
+            )
+            found.append(Latencies([changed[key] - start for key in members]))
+        await proc.stop()
+    return found[0], found[1]
+
+
+async def repair_latency(size: int, deleted: int, interval: float, jitter: float) -> Latencies:
+    async with emulated_cluster() as env:
+        proc = await _running_fleet(env, size, interval, jitter)
+        members = Fleet(size).members[:deleted]
+        created = env.cluster.created
         start = time.monotonic()
-        unready = {"status": {"readyReplicas": 0, "availableReplicas": 0}}
         await asyncio.gather(
             *(
-                env.call(
-                    "PATCH",
-                    f"/apis/apps/v1/namespaces/{namespace}/deployments/{name}/status",
-                    unready,
-                )
-                for namespace, name in members
+                env.call("DELETE", f"/apis/apps/v1/namespaces/{ns}/deployments/{name}")
+                for ns, name in members
             )
         )
-        changed = env.cluster.phase_changed
         await wait_until(
-            lambda: all(changed.get(key, 0.0) > start for key in members),
-            "every status to follow its Deployment",
-            interval * 1.5 + 30.0,
+            lambda: all(created.get(key, 0.0) > start for key in members),
+            "every deleted Deployment to be restored",
+            60.0,
             proc,
         )
-        result = LatencyResult(size, [changed[key] - start for key in members])
         await proc.stop()
-    return result
+    return Latencies([created[key] - start for key in members])
 
 
-def _floats(raw: str) -> tuple[int, ...]:
+def _ints(raw: str) -> tuple[int, ...]:
     return tuple(int(part) for part in raw.split(",") if part.strip())
 
 
-async def measure(
-    sizes: tuple[int, ...], interval: float, window: float, latency_size: int
-) -> tuple[list[IdleResult], LatencyResult]:
-    idles = [await idle(size, interval, window) for size in sizes]
-    latency = await status_latency(latency_size, interval)
-    return idles, latency
-
-
 def main() -> None:
-    default = Settings().timer_interval
     parser = argparse.ArgumentParser(prog="bench.watches")
-    parser.add_argument("--sizes", type=_floats, default=SIZES)
-    parser.add_argument("--interval", type=float, default=default)
-    parser.add_argument("--window", type=float, default=2 * default)
+    parser.add_argument("--sizes", type=_ints, default=SIZES)
+    parser.add_argument("--interval", type=float, default=30.0, help="check interval of the runs")
+    parser.add_argument("--window", type=float, default=120.0)
     parser.add_argument("--latency-size", type=int, default=100)
+    parser.add_argument("--repairs", type=int, default=20)
     args = parser.parse_args()
-    idles, latency = asyncio.run(measure(args.sizes, args.interval, args.window, args.latency_size))
-    for result in idles:
-        print(
-            f"idle N={result.size}: {result.polled} requests in {result.window:g}s at timer "
-            f"interval {result.interval:g}s → "
-            f"{result.per_router_hour(default):.1f} per router per hour "
-            f"(default interval {default:g}s); {dict(result.requests)}"
-        )
-    figure = Figure(latency.latencies)
-    print(
-        f"status latency N={latency.size}: median {stats.seconds(latency.median)}, "
-        f"p99 {stats.seconds(latency.p99)}, max {stats.seconds(figure.high)}"
-    )
+    jitter = args.interval * DEFAULTS.timer_jitter / DEFAULTS.timer_interval
+
+    async def run() -> None:
+        for size in args.sizes:
+            result = await idle(size, args.interval, jitter, args.window)
+            hourly = result.per_router_hour(DEFAULTS.timer_interval, DEFAULTS.timer_jitter)
+            print(
+                f"idle N={size}: {result.polled} requests in {result.window:g}s (interval "
+                f"{args.interval:g}s, jitter {jitter:g}s) -> {hourly:.1f} per router per hour "
+                f"at the defaults ({DEFAULTS.timer_interval:g}s + up to "
+                f"{DEFAULTS.timer_jitter:g}s); peak RSS {stats.mib(result.peak_rss_kib)}; "
+                f"{dict(result.requests)}",
+                flush=True,
+            )
+        unready, ready = await status_latency(args.latency_size, args.interval, jitter)
+        print(f"status latency N={args.latency_size}: unready {unready.show()}", flush=True)
+        print(f"status latency N={args.latency_size}: ready -> Running {ready.show()}")
+        repair = await repair_latency(args.latency_size, args.repairs, args.interval, jitter)
+        print(f"repair latency N={args.latency_size}, {args.repairs} deleted: {repair.show()}")
+
+    asyncio.run(run())
 
 
 if __name__ == "__main__":

@@ -112,8 +112,9 @@ def differences(want: Any, have: Any, path: str = "") -> list[str]:
             if value is None:
                 continue  # helm drops nulls before applying
             if key not in have:
-                if value in ({}, []):
-                    continue  # an empty map or list the API server does not store
+                if _zero(value):
+                    continue  # the API server does not store empty or zero values
+                    # (`omitempty`): helm's patch of them changes nothing either
                 found.append(sub)
                 continue
             found += differences(value, have[key], sub)
@@ -126,6 +127,13 @@ def differences(want: Any, have: Any, path: str = "") -> list[str]:
             found += differences(item_want, item_have, f"{path}[{index}]")
         return found
     return [] if _same_scalar(want, have) else [path or "."]
+
+
+def _zero(value: Any) -> bool:
+    """An empty map or list, 0, "" or false."""
+    if isinstance(value, bool):
+        return value is False
+    return value in ({}, [], 0, "")
 
 
 def compared(obj: Mapping[str, Any]) -> dict[str, Any]:

@@ -102,7 +102,9 @@ class Reactions:
         self._pending.setdefault(key, []).append(change)
         task = self._tasks.get(key)
         if task is None or task.done():
-            self._tasks[key] = asyncio.create_task(self._drain(key))
+            shared = getattr(self.op, "handler_context", None)
+            context = shared.copy() if shared is not None else None
+            self._tasks[key] = asyncio.create_task(self._drain(key), context=context)
 
     async def _drain(self, key: tuple[str, str]) -> None:
         while self._pending.get(key):
@@ -149,7 +151,7 @@ class Reactions:
             async with self.op.router_lock(body):
                 found = await self._drifts(namespace, release, changes)
         if not found:
-            await self.op.check(body, trigger="watch")
+            await self._check(key, body, trigger="watch")
             return
         state = self._states.setdefault(key, RepairState(RepairBudget(self.limit)))
         now = self.clock()
@@ -165,14 +167,31 @@ class Reactions:
                 log.warning(f"{namespace}/{release}: {message}")
             state.limited_until = until
             self._later(key, changes, until - now)
-            await self.op.check(body, trigger="watch")
+            await self._check(key, body, trigger="watch")
             return
         state.last, state.last_time = described, rfc3339_in(0)
         state.limited_until = 0.0
-        await self.op.check(body, trigger="drift", force=True)
+        await self._check(key, body, trigger="drift", force=True)
         message = f"Restored {described} with a helm upgrade of the unchanged values"
         kopf.event(body, type="Normal", reason="DriftRepaired", message=message)
         log.info(f"{namespace}/{release}: {message}")
+
+    async def _check(
+        self, key: tuple[str, str], body: kopf.Body, *, trigger: str, force: bool = False
+    ) -> None:
+        """The router's reconcile and status write; a write that lost a race (the router
+        changed meanwhile: HTTP 409) is done again, status only, on a fresh read."""
+        for attempt in range(3):
+            try:
+                await self.op.check(body, trigger=trigger, force=force)
+                return
+            except kopf.TemporaryError:
+                if attempt == 2:
+                    raise
+                fresh = await self._router(*key)
+                if fresh is None:
+                    return
+                body, trigger, force = fresh, "watch", False
 
     def _later(self, key: tuple[str, str], changes: list[Change], delay: float) -> None:
         """Judge `changes` again once the budget allows a repair."""

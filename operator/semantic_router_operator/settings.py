@@ -87,8 +87,8 @@ class Settings:
     # Seconds between two safety-net checks of one SemanticRouter (discovery, status,
     # repair): watches of the owned objects do the rest; each check also waits a random
     # 0 to timer_jitter seconds, so that checks of many routers spread out.
-    timer_interval: float = 600.0
-    timer_jitter: float = 120.0
+    timer_interval: float = 900.0
+    timer_jitter: float = 180.0
     # Drift repairs per SemanticRouter: at most repair_burst within repair_window seconds.
     repair_burst: int = 3
     repair_window: float = 300.0

@@ -46,6 +46,7 @@ OWNED_KEYS = (
     "conditions",
     "release",
     "backends",
+    "driftRepair",
 )
 
 STANDALONE = "standalone"
@@ -153,6 +154,8 @@ class Observation:
     backends: Sequence[BackendResult] | None = None  # None: not discovered this time
     route: Mapping[str, Any] | None = None
     problem: Problem | None = None
+    # The repairs of owned objects (reactions.Reactions); None: as the status last said.
+    drift_repair: Mapping[str, Any] | None = None
 
 
 def gateway_mode(spec: Mapping[str, Any]) -> str:
@@ -307,6 +310,9 @@ def compute(obs: Observation, previous: Mapping[str, Any] | None, now: str) -> d
     }
     if obs.release is not None:
         status["release"] = obs.release.as_status()
+    drift_repair = obs.drift_repair if obs.drift_repair is not None else previous.get("driftRepair")
+    if drift_repair:
+        status["driftRepair"] = dict(drift_repair)
     return status
 
 

@@ -142,6 +142,7 @@ class FakeReleases:
         *,
         digest: str,
         owner: str = "",
+        repair: bool = False,
     ) -> ReleaseInfo:
         current = self.releases.get((namespace, name))
         action = "upgrade" if current else "install"

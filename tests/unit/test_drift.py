@@ -44,6 +44,10 @@ def as_served(obj: dict[str, Any]) -> dict[str, Any]:
         for container in spec["template"]["spec"]["containers"]:
             container.setdefault("terminationMessagePath", "/dev/termination-log")
             container.setdefault("imagePullPolicy", "IfNotPresent")
+            # Zero-valued int32 fields are `omitempty`: the server does not store them.
+            for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
+                if (container.get(probe) or {}).get("initialDelaySeconds") == 0:
+                    del container[probe]["initialDelaySeconds"]
     if live["kind"] == "Service":
         live["spec"].setdefault("clusterIP", "10.0.0.7")
         for port in live["spec"]["ports"]:
@@ -148,3 +152,9 @@ def test_the_manifest_is_read_back_from_helms_release_record() -> None:
     objects = drift.manifest_objects(str(decoded["manifest"]))
     assert ("Deployment", "r1") in objects
     assert ("Service", "r1") in objects
+
+
+def test_a_zero_value_the_api_server_does_not_store_is_not_a_difference() -> None:
+    probe = {"initialDelaySeconds": 0, "tcpSocket": {"port": "grpc"}, "host": "", "x": False}
+    assert drift.differences(probe, {"tcpSocket": {"port": "grpc"}}) == []
+    assert drift.differences({"initialDelaySeconds": 5}, {}) == ["initialDelaySeconds"]

@@ -292,3 +292,13 @@ def test_computed_status_is_accepted_by_the_api_status_model(obs: Observation) -
     computed = status.compute(obs, None, T0)
     parsed = models.parse_status(computed)
     assert parsed.to_dict() == computed
+
+
+def test_the_drift_repair_report_is_written_and_kept_until_a_newer_one() -> None:
+    report = {"repairs": 1, "limit": "at most 3 repairs in 300s", "lastRepaired": "x"}
+    obs = Observation(generation=1, release=RELEASE, drift_repair=report)
+    written = status.compute(obs, {}, T0)
+    assert written["driftRepair"] == report
+    kept = status.compute(Observation(generation=1, release=RELEASE), written, T1)
+    assert kept["driftRepair"] == report
+    assert "driftRepair" not in status.compute(Observation(generation=1), {}, T0)
