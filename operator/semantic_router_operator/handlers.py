@@ -16,9 +16,11 @@ annotation holds at most 256 KiB).
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import datetime
 import hashlib
 import logging
+import random
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, cast
@@ -34,6 +36,7 @@ from semantic_router_operator import (
     routerconfig,
     status,
     values,
+    wiring,
 )
 from semantic_router_operator.discovery import ApiReader, KubeReader, KubeReadError
 from semantic_router_operator.metrics import Metrics
@@ -197,12 +200,22 @@ class Operator:
     # Every SemanticRouter's (creationTimestamp, name, naming spec) by namespace, kept by
     # kopf from its watch (the `routers` index); None outside kopf: then listed from the API.
     routers: Mapping[str, Iterable[tuple[str, str, Mapping[str, Any]]]] | None = None
+    # The driftRepair status of a release (namespace, release), from the owned-object
+    # watches (wiring.register); None: no watches.
+    drift_status: Callable[[str, str], Mapping[str, Any] | None] | None = None
+    # The context kopf runs resource handlers in (its event queue among it): work started
+    # outside kopf's handlers (the owned-object watches) runs in it, to post Events.
+    handler_context: contextvars.Context | None = None
     _memory: dict[str, _Memory] = field(default_factory=dict)
 
     # -- helpers
 
     def _remember(self, uid: str) -> _Memory:
         return self._memory.setdefault(uid, _Memory())
+
+    def router_lock(self, body: Mapping[str, Any]) -> asyncio.Lock:
+        """Held while one of the router's reconciles (and its helm run) is under way."""
+        return self._remember(_uid(body)).lock
 
     def backoff(self, retry: int) -> float:
         """Seconds before retry number `retry` (0-based): exponential, bounded."""
@@ -276,7 +289,15 @@ class Operator:
 
     # -- the timer
 
-    async def check(self, body: kopf.Body, *, logger: Logger = log, retry: int = 0) -> None:
+    async def check(
+        self,
+        body: kopf.Body,
+        *,
+        logger: Logger = log,
+        retry: int = 0,
+        trigger: str = "timer",
+        force: bool = False,
+    ) -> None:
         """The drift timer: discovery, status and repair once the change handlers have
         processed the current spec; a nudge for them when kopf lost track of it.
 
@@ -287,7 +308,7 @@ class Operator:
         resourceVersion the status was computed from, so it never overwrites a newer one.
         """
         if not handled(body):
-            if self.stalled(body):
+            if trigger == "timer" and self.stalled(body):
                 logger.warning(
                     "The latest spec change was not recorded as handled (an API write was "
                     "lost); waking the change handlers"
@@ -295,7 +316,9 @@ class Operator:
                 nudge = {"metadata": {"annotations": {NUDGE_ANNOTATION: self.clock()}}}
                 await self._write(body, "", nudge, retry)
             return
-        outcome = await self.reconcile(body, trigger="timer", logger=logger, retry=retry)
+        outcome = await self.reconcile(
+            body, trigger=trigger, logger=logger, retry=retry, force=force
+        )
         previous = body.get("status") or {}
         if status.changed(previous, outcome.status):
             version = (body.get("metadata") or {}).get("resourceVersion")
@@ -326,10 +349,14 @@ class Operator:
         trigger: str,
         logger: Logger = log,
         retry: int = 0,
+        force: bool = False,
     ) -> Outcome:
-        """Bring one SemanticRouter's release in line with its spec; compute its status."""
+        """Bring one SemanticRouter's release in line with its spec; compute its status.
+        `force`: run helm even when the release has these values (a drift repair)."""
         async with self._remember(_uid(body)).lock:
-            outcome = await self._reconcile(body, trigger=trigger, logger=logger, retry=retry)
+            outcome = await self._reconcile(
+                body, trigger=trigger, logger=logger, retry=retry, force=force
+            )
         result = "success" if outcome.error is None else type(outcome.error).__name__
         self.metrics.reconciled(trigger, result)
         meta = body.get("metadata") or {}
@@ -339,7 +366,7 @@ class Operator:
         return outcome
 
     async def _reconcile(
-        self, body: kopf.Body, *, trigger: str, logger: Logger, retry: int
+        self, body: kopf.Body, *, trigger: str, logger: Logger, retry: int, force: bool = False
     ) -> Outcome:
         meta = body.get("metadata") or {}
         cr_name, namespace = str(meta["name"]), str(meta["namespace"])
@@ -354,6 +381,8 @@ class Operator:
         obs = Observation(generation=generation, gateway_mode=status.gateway_mode(raw_spec))
 
         def finish(obs: Observation, error: Exception | None = None) -> Outcome:
+            if self.drift_status is not None:
+                obs = _with(obs, drift_repair=self.drift_status(namespace, name))
             return Outcome(status.compute(obs, previous, self.clock()), error)
 
         def api_trouble(exc: KubeReadError) -> Outcome:
@@ -422,7 +451,7 @@ class Operator:
         up_to_date = known is not None and known.deployed and known.digest == want
         if trigger in DRIFT_CHECKS and known is not None and up_to_date:
             up_to_date = await self._release_intact(name, namespace, known, logger)
-        if up_to_date:
+        if up_to_date and not force:
             return await self._refreshed(name, namespace, obs, finish)
 
         # 5. The StorageClass matters only to a helm run, which may create the PVC (a
@@ -479,8 +508,9 @@ class Operator:
         try:
             with self.metrics.helm_run(action) as run:
                 try:
+                    repair = {"repair": True} if force else {}
                     info = await self.releases.apply(
-                        name, namespace, chart_values, digest=want, owner=_owner(body)
+                        name, namespace, chart_values, digest=want, owner=_owner(body), **repair
                     )
                 except ReleaseError as exc:
                     run["reason"] = exc.reason
@@ -837,6 +867,8 @@ def register(registry: kopf.OperatorRegistry, op: Operator) -> None:
 
     @kopf.index(*resource, registry=registry, id="routers")
     def routers(body: kopf.Body, namespace: str | None, **_: Any) -> dict[str, Any]:
+        if op.handler_context is None:
+            op.handler_context = contextvars.copy_context()
         return {str(namespace): router_entry(body)}
 
     @kopf.on.resume(*resource, registry=registry, id="reconcile")
@@ -867,7 +899,15 @@ def register(registry: kopf.OperatorRegistry, op: Operator) -> None:
     )
     async def check(body: kopf.Body, logger: Logger, **kwargs: Any) -> None:
         op.routers = kwargs["routers"]
+        # A random pause spreads the checks of many routers over the interval.
+        stopped = kwargs.get("stopped")
+        if op.settings.timer_jitter > 0 and stopped is not None:
+            await stopped.wait(random.uniform(0, op.settings.timer_jitter))
+            if stopped:
+                return
         await op.check(body, logger=logger, retry=int(kwargs.get("retry") or 0))
+
+    wiring.register(registry, op)
 
     @kopf.on.delete(*resource, registry=registry, id="uninstall")
     async def delete(body: kopf.Body, retry: int, logger: Logger, **_: Any) -> None:
