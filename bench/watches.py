@@ -172,6 +172,129 @@ async def repair_latency(size: int, deleted: int, interval: float, jitter: float
     return Latencies([created[key] - start for key in members])
 
 
+# Today's figures, before the watches (see BEFORE in bench/run.py for how they were taken).
+BEFORE_PER_ROUTER_HOUR = 180.0
+IDLE_TARGET_FACTOR = 10.0
+RSS_TARGET_MIB = 200.0
+REPAIR_TARGET = 5.0
+
+
+@dataclass
+class Result:
+    idle: list[IdleResult]
+    unready: Latencies
+    ready: Latencies
+    repair: Latencies
+    repairs: int
+    latency_size: int
+
+    def hourly(self, result: IdleResult) -> float:
+        return result.per_router_hour(DEFAULTS.timer_interval, DEFAULTS.timer_jitter)
+
+    def markdown(self) -> str:
+        rows = [
+            [
+                str(r.size),
+                f"{r.polled} in {r.window:g} s",
+                f"{self.hourly(r):.1f}",
+                f"{BEFORE_PER_ROUTER_HOUR / self.hourly(r):.0f}x fewer"
+                if self.hourly(r)
+                else "none",
+                stats.mib(r.peak_rss_kib),
+            ]
+            for r in self.idle
+        ]
+        lines = [
+            stats.table(
+                [
+                    "N",
+                    "requests counted",
+                    "API requests per router per hour (defaults)",
+                    f"against today's {BEFORE_PER_ROUTER_HOUR:g}",
+                    "operator peak RSS",
+                ],
+                rows,
+            ),
+            "Requests of the idle window at N="
+            + f"{self.idle[-1].size}, by verb and resource: "
+            + ", ".join(f"{v} {r} {n}" for (v, r), n in self.idle[-1].requests.most_common())
+            + ".",
+            stats.table(
+                ["N", "what changed", "until", "median", "p99"],
+                [
+                    [
+                        str(self.latency_size),
+                        "every Deployment made unready at once",
+                        "status follows",
+                        stats.seconds(self.unready.median),
+                        stats.seconds(self.unready.p99),
+                    ],
+                    [
+                        str(self.latency_size),
+                        "every Deployment ready again at once",
+                        "status Running",
+                        stats.seconds(self.ready.median),
+                        stats.seconds(self.ready.p99),
+                    ],
+                    [
+                        str(self.latency_size),
+                        f"{self.repairs} Deployments deleted at once",
+                        "created again by helm",
+                        stats.seconds(self.repair.median),
+                        stats.seconds(self.repair.p99),
+                    ],
+                ],
+            ),
+        ]
+        return "\n\n".join(lines)
+
+    def checks(self) -> list[stats.Check]:
+        found = []
+        for r in self.idle:
+            hourly = self.hourly(r)
+            factor = BEFORE_PER_ROUTER_HOUR / hourly if hourly else float("inf")
+            found.append(
+                stats.Check(
+                    f"idle API requests per router per hour, N={r.size}",
+                    f"{hourly:.1f} (today {BEFORE_PER_ROUTER_HOUR:g}: {factor:.0f}x fewer)",
+                    f"at least {IDLE_TARGET_FACTOR:g}x fewer",
+                    factor >= IDLE_TARGET_FACTOR,
+                )
+            )
+        largest = max(self.idle, key=lambda r: r.size)
+        found.append(
+            stats.Check(
+                f"operator peak RSS with the watches, N={largest.size}",
+                stats.mib(largest.peak_rss_kib),
+                f"≤ {RSS_TARGET_MIB:g} MiB",
+                largest.peak_rss_kib / 1024 <= RSS_TARGET_MIB,
+            )
+        )
+        found.append(
+            stats.Check(
+                f"repair latency, {self.repairs} objects deleted at once (p99)",
+                stats.seconds(self.repair.p99),
+                f"≤ {REPAIR_TARGET:g} s",
+                self.repair.p99 <= REPAIR_TARGET,
+            )
+        )
+        return found
+
+
+async def measure(
+    sizes: tuple[int, ...] = SIZES,
+    interval: float = 30.0,
+    window: float = 120.0,
+    latency_size: int = 100,
+    repairs: int = 20,
+) -> Result:
+    jitter = interval * DEFAULTS.timer_jitter / DEFAULTS.timer_interval
+    idles = [await idle(size, interval, jitter, window) for size in sizes]
+    unready, ready = await status_latency(latency_size, interval, jitter)
+    repair = await repair_latency(latency_size, repairs, interval, jitter)
+    return Result(idles, unready, ready, repair, repairs, latency_size)
+
+
 def _ints(raw: str) -> tuple[int, ...]:
     return tuple(int(part) for part in raw.split(",") if part.strip())
 
@@ -184,27 +307,12 @@ def main() -> None:
     parser.add_argument("--latency-size", type=int, default=100)
     parser.add_argument("--repairs", type=int, default=20)
     args = parser.parse_args()
-    jitter = args.interval * DEFAULTS.timer_jitter / DEFAULTS.timer_interval
-
-    async def run() -> None:
-        for size in args.sizes:
-            result = await idle(size, args.interval, jitter, args.window)
-            hourly = result.per_router_hour(DEFAULTS.timer_interval, DEFAULTS.timer_jitter)
-            print(
-                f"idle N={size}: {result.polled} requests in {result.window:g}s (interval "
-                f"{args.interval:g}s, jitter {jitter:g}s) -> {hourly:.1f} per router per hour "
-                f"at the defaults ({DEFAULTS.timer_interval:g}s + up to "
-                f"{DEFAULTS.timer_jitter:g}s); peak RSS {stats.mib(result.peak_rss_kib)}; "
-                f"{dict(result.requests)}",
-                flush=True,
-            )
-        unready, ready = await status_latency(args.latency_size, args.interval, jitter)
-        print(f"status latency N={args.latency_size}: unready {unready.show()}", flush=True)
-        print(f"status latency N={args.latency_size}: ready -> Running {ready.show()}")
-        repair = await repair_latency(args.latency_size, args.repairs, args.interval, jitter)
-        print(f"repair latency N={args.latency_size}, {args.repairs} deleted: {repair.show()}")
-
-    asyncio.run(run())
+    result = asyncio.run(
+        measure(args.sizes, args.interval, args.window, args.latency_size, args.repairs)
+    )
+    print(result.markdown())
+    print()
+    print(stats.checks_table(result.checks()))
 
 
 if __name__ == "__main__":
