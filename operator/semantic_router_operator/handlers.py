@@ -21,6 +21,7 @@ import datetime
 import hashlib
 import logging
 import random
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, cast
@@ -206,6 +207,9 @@ class Operator:
     # The context kopf runs resource handlers in (its event queue among it): work started
     # outside kopf's handlers (the owned-object watches) runs in it, to post Events.
     handler_context: contextvars.Context | None = None
+    # (namespace, release) → when a reconcile last started reading the Deployment
+    # (monotonic): a status change the watches saw before that needs no refresh.
+    workload_read: dict[tuple[str, str], float] = field(default_factory=dict)
     _memory: dict[str, _Memory] = field(default_factory=dict)
 
     # -- helpers
@@ -246,6 +250,7 @@ class Operator:
         """The router Deployment and, when Routes are on, the Route of release `name`
         (both named as the chart names them, `names.fullname`)."""
         ns, obj = quote(namespace), quote(names.fullname(name))
+        self.workload_read[(namespace, name)] = time.monotonic()
         deployment = await self._read(f"/apis/apps/v1/namespaces/{ns}/deployments/{obj}")
         route = None
         if routes:

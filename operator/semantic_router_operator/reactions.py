@@ -143,6 +143,10 @@ class Reactions:
 
     async def _handle(self, key: tuple[str, str], changes: list[Change]) -> None:
         namespace, release = key
+        if all(change.meaning is Meaning.STATUS for change in changes):
+            read = getattr(self.op, "workload_read", {}).get(key, 0.0)
+            if read > max(change.at for change in changes):
+                return  # a reconcile read the Deployment after these changes arrived
         body = await self._router(namespace, release)
         if body is None:
             return

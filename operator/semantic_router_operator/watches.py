@@ -18,8 +18,9 @@ import enum
 import json
 import logging
 import ssl
+import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
@@ -69,6 +70,8 @@ class Change:
     name: str
     meaning: Meaning
     obj: Mapping[str, Any]
+    # When the watch received it (monotonic seconds).
+    at: float = field(default_factory=time.monotonic)
 
 
 Sink = Callable[[Change], Awaitable[None]]
