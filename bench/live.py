@@ -52,12 +52,14 @@ LEADS = "holds the Lease; reconciling"
 
 
 class Stream:
-    """`kubectl get --watch -o json` of one object: every version, timestamped on arrival."""
+    """`kubectl get --watch -o json` of one object (its collection, by name, so that it may
+    not exist yet): every version, timestamped on arrival."""
 
     def __init__(self, kubectl: Kubectl, kind: str, name: str, namespace: str) -> None:
         self.events: list[tuple[float, dict[str, Any]]] = []
         self.proc = subprocess.Popen(
-            [kubectl.binary, "get", kind, name, "-n", namespace, "--watch", "-o", "json"],
+            [kubectl.binary, "get", kind, "-n", namespace, "--watch", "-o", "json"]
+            + ["--field-selector", f"metadata.name={name}"],
             env=kubectl.env,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
