@@ -57,9 +57,10 @@ class Stream:
 
     def __init__(self, kubectl: Kubectl, kind: str, name: str, namespace: str) -> None:
         self.events: list[tuple[float, dict[str, Any]]] = []
+        command = [kubectl.binary, "get", kind, "-n", namespace, "--watch", "-o", "json"]
+        command += ["--field-selector", f"metadata.name={name}"]
         self.proc = subprocess.Popen(
-            [kubectl.binary, "get", kind, "-n", namespace, "--watch", "-o", "json"]
-            + ["--field-selector", f"metadata.name={name}"],
+            command,
             env=kubectl.env,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
