@@ -27,7 +27,7 @@ from urllib.parse import quote
 
 import aiohttp
 
-from semantic_router_operator.discovery import ConnectionLike
+from semantic_router_operator.kube import ConnectionLike
 
 log = logging.getLogger(__name__)
 
@@ -260,6 +260,31 @@ async def serve_health(endpoint: str) -> Any:
     return runner
 
 
+async def _stand_by(elector: LeaseElector, stop: asyncio.Event, liveness_endpoint: str) -> bool:
+    """Answer the liveness probe until this replica holds the Lease (True) or is told to
+    stop (SIGTERM, SIGINT: False)."""
+    import signal
+
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    health = await serve_health(liveness_endpoint)
+    try:
+        acquiring = asyncio.create_task(elector.acquire())
+        stopping = asyncio.create_task(stop.wait())
+        await asyncio.wait({acquiring, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if stop.is_set():
+            acquiring.cancel()
+            return False
+        stopping.cancel()
+        return True
+    finally:
+        if health is not None:
+            await health.cleanup()  # the port is kopf's from here on
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+
+
 async def run_elected(
     info: ConnectionLike,
     terms: LeaseTerms,
@@ -274,27 +299,11 @@ async def run_elected(
     if the operator has not stopped within a second, so that it never reconciles beside
     the next leader."""
     import os
-    import signal
 
     elector = LeaseElector(info, terms, me or identity())
     stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    health = await serve_health(liveness_endpoint)
-    try:
-        acquiring = asyncio.create_task(elector.acquire())
-        stopping = asyncio.create_task(stop.wait())
-        await asyncio.wait({acquiring, stopping}, return_when=asyncio.FIRST_COMPLETED)
-        if stop.is_set():
-            acquiring.cancel()
-            return 0
-        stopping.cancel()
-    finally:
-        if health is not None:
-            await health.cleanup()  # the port is kopf's from here on
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.remove_signal_handler(sig)
+    if not await _stand_by(elector, stop, liveness_endpoint):
+        return 0
     holding = asyncio.create_task(elector.hold())
     operating = asyncio.create_task(operate(stop))
     try:

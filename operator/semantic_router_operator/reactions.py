@@ -18,17 +18,18 @@ import datetime
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol, cast
+from typing import Any, cast
 from urllib.parse import quote
 
 import kopf
 
-from semantic_router_operator import drift, owned
-from semantic_router_operator.discovery import KubeReader, KubeReadError
+from semantic_router_operator import drift, lifecycle, owned
 from semantic_router_operator.drift import Drift
+from semantic_router_operator.kube import KubeApiError
 from semantic_router_operator.models import GROUP, PLURAL, VERSION
+from semantic_router_operator.reconcile import Operator, uid_of
 from semantic_router_operator.repairs import RepairBudget, RepairLimit
 from semantic_router_operator.watches import Change, Meaning
 
@@ -36,18 +37,6 @@ log = logging.getLogger(__name__)
 
 MANIFEST_CACHE = 32  # releases whose parsed manifest is kept (LRU)
 HELM_SECRET_LABELS = {"owner": "helm"}
-
-
-class Repairer(Protocol):
-    """What reactions need of the Operator (handlers.Operator)."""
-
-    reader: KubeReader
-
-    def router_lock(self, body: Mapping[str, Any]) -> asyncio.Lock: ...
-
-    async def check(
-        self, body: kopf.Body, *, trigger: str = ..., force: bool = ..., retry: int = ...
-    ) -> None: ...
 
 
 @dataclass
@@ -79,7 +68,7 @@ def rfc3339_in(seconds_from_now: float) -> str:
 
 @dataclass
 class Reactions:
-    op: Repairer
+    op: Operator
     limit: RepairLimit = field(default_factory=RepairLimit)
     # SemanticRouter name of a release (namespace, release), from the operator's index.
     router_name: Callable[[str, str], str] = lambda namespace, release: release
@@ -102,7 +91,7 @@ class Reactions:
         self._pending.setdefault(key, []).append(change)
         task = self._tasks.get(key)
         if task is None or task.done():
-            shared = getattr(self.op, "handler_context", None)
+            shared = self.op.handler_context
             context = shared.copy() if shared is not None else None
             self._tasks[key] = asyncio.create_task(self._drain(key), context=context)
 
@@ -144,7 +133,7 @@ class Reactions:
     async def _handle(self, key: tuple[str, str], changes: list[Change]) -> None:
         namespace, release = key
         if all(change.meaning is Meaning.STATUS for change in changes):
-            read = getattr(self.op, "workload_read", {}).get(key, 0.0)
+            read = self.op.workload_read.get(key, 0.0)
             if read > max(change.at for change in changes):
                 return  # a reconcile read the Deployment after these changes arrived
         body = await self._router(namespace, release)
@@ -152,7 +141,7 @@ class Reactions:
             return
         found: list[Drift] = []
         if any(change.meaning is Meaning.CHECK for change in changes):
-            async with self.op.router_lock(body):
+            async with self.op.remember(uid_of(body)).lock:  # never while helm runs
                 found = await self._drifts(namespace, release, changes)
         if not found:
             await self._check(key, body, trigger="watch")
@@ -187,7 +176,7 @@ class Reactions:
         changed meanwhile: HTTP 409) is done again, status only, on a fresh read."""
         for attempt in range(3):
             try:
-                await self.op.check(body, trigger=trigger, force=force)
+                await lifecycle.check(self.op, body, trigger=trigger, force=force)
                 return
             except kopf.TemporaryError:
                 if attempt == 2:
@@ -232,7 +221,7 @@ class Reactions:
             path = f"{change.kind.collection(namespace)}/{quote(change.name)}"
             try:
                 live = await self.op.reader.get(path)
-            except KubeReadError as exc:
+            except KubeApiError as exc:
                 log.warning(f"cannot read {path} to check it for drift: {exc}")
                 continue
             verdict = drift.assess(expected, live, namespace)

@@ -26,7 +26,7 @@ from typing import Any
 import aiohttp
 
 from semantic_router_operator import drift, owned
-from semantic_router_operator.discovery import ConnectionLike, label_selector
+from semantic_router_operator.kube import ConnectionLike, label_selector
 from semantic_router_operator.owned import OwnedKind
 
 log = logging.getLogger(__name__)

@@ -36,6 +36,23 @@ def router_name(routers: Mapping[str, Iterable[Any]] | None, namespace: str, rel
     return found or release
 
 
+async def start(owned_watches: OwnedWatches, logged_in: asyncio.Event) -> None:
+    """Once kopf has logged in: choose the kinds and start their watches."""
+    await logged_in.wait()
+    try:
+        skipped = await owned_watches.start()
+    except Exception as exc:
+        log.error(
+            f"Cannot watch the objects the releases own ({exc!r}): drift is repaired "
+            "by the periodic check only"
+        )
+        return
+    kinds = ", ".join(kind.kind for kind in owned_watches.kinds)
+    log.info(f"Watching the objects the releases own: {kinds}")
+    for line in skipped:
+        log.info(f"Not watched: {line}")
+
+
 def register(registry: kopf.OperatorRegistry, op: Any) -> tuple[OwnedWatches, Reactions]:
     settings = op.settings
     reactions = Reactions(
@@ -58,24 +75,9 @@ def register(registry: kopf.OperatorRegistry, op: Any) -> tuple[OwnedWatches, Re
     op.login = login_and_share
     tasks: list[asyncio.Task[None]] = []
 
-    async def start() -> None:
-        await logged_in.wait()
-        try:
-            skipped = await owned_watches.start()
-        except Exception as exc:
-            log.error(
-                f"Cannot watch the objects the releases own ({exc!r}): drift is repaired "
-                "by the periodic check only"
-            )
-            return
-        kinds = ", ".join(kind.kind for kind in owned_watches.kinds)
-        log.info(f"Watching the objects the releases own: {kinds}")
-        for line in skipped:
-            log.info(f"Not watched: {line}")
-
     @kopf.on.startup(registry=registry)
     async def start_watches(**_: Any) -> None:
-        tasks.append(asyncio.create_task(start()))
+        tasks.append(asyncio.create_task(start(owned_watches, logged_in)))
 
     @kopf.on.cleanup(registry=registry)
     async def stop_watches(**_: Any) -> None:
