@@ -93,7 +93,7 @@ WATCH_NOTES = {
 BEFORE = """\
 Today's figures, before the watches (the operator of commit 8dcc43a: a 60-second drift
 timer, no watches; measured with `python -m bench.watches --sizes 100,1000 --interval 60
---window 120` of commit 2aaa2ad, whose operator code is that of 8dcc43a): at idle **180 API
+--window 120` of commit 2aaa2ad, whose handlers are those of 8dcc43a): at idle **180 API
 requests per router per hour** at N = 100 (600 requests in 120 s: the InferenceService,
 the release Secrets' labels and the Deployment read once a minute for every router) and
 168 at N = 1000 (5603 in 120 s; the window caught 1.8 of the two checks of every router);
