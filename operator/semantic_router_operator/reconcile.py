@@ -158,8 +158,7 @@ class Operator:
     # Every SemanticRouter's (creationTimestamp, name, naming spec) by namespace, kept by
     # kopf from its watch (the `routers` index); None outside kopf: then listed from the API.
     routers: observe.RouterIndex | None = None
-    # For the watches (wiring): driftRepair status, kopf's handler context, Deployment reads.
-    drift_status: Callable[[str, str], Mapping[str, Any] | None] | None = None
+    drift_status: Callable[[str, str], Mapping[str, Any] | None] = lambda ns, name: None
     handler_context: Any = None  # a contextvars.Context
     workload_read: dict[tuple[str, str], float] = field(default_factory=dict)
     _memory: dict[str, _Memory] = field(default_factory=dict)
@@ -258,9 +257,8 @@ class Operator:
         if isinstance(stop.retry, float) and problem is not None:
             message = f"{problem.message}; {self.next_try(stop.retry)}"
             problem = replace(problem, message=message)
-        obs = replace(run.obs, problem=problem)
-        if self.drift_status is not None:
-            obs = replace(obs, drift_repair=self.drift_status(run.namespace, run.name))
+        repairs = self.drift_status(run.namespace, run.name)
+        obs = replace(run.obs, problem=problem, drift_repair=repairs)
         if problem is None or problem.kind not in UNREFRESHED:
             self.workload_read[(run.namespace, run.name)] = time.monotonic()
             workload, route = await observe.workload(
@@ -336,6 +334,8 @@ class Operator:
         """Nothing to do when helm already has exactly these values. On a restart, as on
         the timer, helm's latest revision is checked too (drift while no one watched)."""
         known = run.known
+        if run.trigger == "watch" or (run.force and (known is None or known.digest != run.want)):
+            raise Stop()  # a watch refreshes the status; a repair re-applies what is deployed
         if run.force or known is None or not known.deployed or known.digest != run.want:
             return
         if run.trigger in DRIFT_CHECKS and not await observe.release_intact(
