@@ -269,5 +269,5 @@ e2e: dev ## Run the end-to-end tier alone: on KUBECONFIG's cluster when set, els
 
 # Benchmarks are not tests: they measure and write docs/benchmarks.md; nothing asserts on timing.
 .PHONY: bench
-bench: $(if $(wildcard $(PY)),,$(VENV)/.installed) $(BIN)/helm4 $(BIN)/helm3 ## Run the benchmarks (about 6 minutes on 2 cores) and rewrite docs/benchmarks.md with the figures.
+bench: $(if $(wildcard $(PY)),,$(VENV)/.installed) $(BIN)/helm4 $(BIN)/helm3 control-plane ## Run the benchmarks (about 20 minutes on 2 cores; section 7 on the local control plane) and rewrite docs/benchmarks.md with the figures.
 	$(PY) -m bench.run --output docs/benchmarks.md

@@ -24,6 +24,7 @@ from typing import Any
 import attrs
 import kmock
 from kmock._internal import enums, rendering
+from semantic_router_operator import owned
 
 from tests.support.cluster import KSERVE, Cluster
 
@@ -50,10 +51,15 @@ def is_startup(action: str, resource: str) -> bool:
     """True for API discovery and kopf's own lists and watches (counted per process)."""
     if resource.startswith("/"):
         return True
-    return resource in STARTUP_RESOURCES and action in ("list", "watch")
+    if resource == "selfsubjectaccessreviews":
+        return True
+    startup = STARTUP_RESOURCES | OWNED_PLURALS
+    return resource in startup and action in ("list", "watch")
 
 
 STARTUP_RESOURCES = {"customresourcedefinitions", ROUTERS_PLURAL, "namespaces"}
+# The owned-object watches: one list and watch per kind, and an access review per kind.
+OWNED_PLURALS = {kind.plural for kind in owned.KINDS}
 
 _DIRECT_ACTIONS = {
     enums.action.FETCH: "_serve_fetch",
@@ -94,6 +100,10 @@ class BenchCluster(Cluster, _DirectDispatch):
     revisions: dict[Key, int] = attrs.field(factory=dict)
     # SemanticRouter → monotonic time its Deployment was last read by the operator.
     checked: dict[Key, float] = attrs.field(factory=dict)
+    # Deployment (namespace, name) → monotonic time it was last created.
+    created: dict[Key, float] = attrs.field(factory=dict)
+    # SemanticRouter → monotonic time of the latest status write that changed its phase.
+    phase_changed: dict[Key, float] = attrs.field(factory=dict)
     _by_resource: dict[Any, dict[Any, None]] = attrs.field(factory=dict, init=False)
     _by_namespace: dict[Any, dict[Any, None]] = attrs.field(factory=dict, init=False)
 
@@ -111,6 +121,16 @@ class BenchCluster(Cluster, _DirectDispatch):
         return sum(1 for seen in self.revisions.values() if seen >= revision)
 
     async def _handle(self, request: rendering.Request) -> Any:
+        if str(request.url.path).endswith("/selfsubjectaccessreviews"):
+            # The benchmarks' operator may do anything (as under an admin's credentials):
+            # its owned-object watches ask before watching each kind.
+            self.counts[("create", "selfsubjectaccessreviews")] += 1
+            review = request.data if isinstance(request.data, dict) else {}
+
+            async def allowed(_: rendering.Request) -> dict[str, Any]:
+                return {**review, "status": {"allowed": True}}
+
+            return await rendering.Response.guess(allowed)(request)
         source = source_of(request)
         plural = request.resource.plural if request.resource is not None else ""
         if source == "operator":
@@ -127,6 +147,10 @@ class BenchCluster(Cluster, _DirectDispatch):
             self._note_phase(request)
         if request.action == enums.action.CREATE and request.resource is not None:
             self._index(request)
+            if plural == "deployments":
+                meta = request.data.get("metadata", {}) if isinstance(request.data, dict) else {}
+                key = (str(request.namespace or meta.get("namespace")), str(meta.get("name")))
+                self.created[key] = time.monotonic()
         return response
 
     def _get_resources(self) -> list[Any]:
@@ -147,6 +171,8 @@ class BenchCluster(Cluster, _DirectDispatch):
         status = data.get("status") or {}
         key = (str(request.namespace), str(request.name))
         if status.get("phase"):
+            if self.phases.get(key) != str(status["phase"]):
+                self.phase_changed[key] = time.monotonic()
             self.phases[key] = str(status["phase"])
         revision = (status.get("release") or {}).get("revision")
         if revision:

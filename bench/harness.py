@@ -25,6 +25,7 @@ from typing import Any
 import aiohttp
 import kmock
 import yaml
+from semantic_router_operator.settings import Settings
 
 from bench.emulator import DRIVER_AGENT, KSERVE, BenchCluster
 from tests.support.cluster import Client
@@ -148,13 +149,15 @@ class OperatorProcess:
         *,
         apply_seconds: float = 0.0,
         concurrency: int = 4,
-        timer_interval: float = 60.0,
+        timer_interval: float = Settings().timer_interval,
+        timer_jitter: float = Settings().timer_jitter,
     ) -> None:
         self.url = url
         self.options = {
             "--apply-seconds": str(apply_seconds),
             "--concurrency": str(concurrency),
             "--timer-interval": str(timer_interval),
+            "--timer-jitter": str(timer_jitter),
         }
         self._dir = tempfile.TemporaryDirectory(prefix="sr-bench-")
         self.report_path = Path(self._dir.name) / "report.json"

@@ -13,6 +13,9 @@ operator's.
 from __future__ import annotations
 
 import asyncio
+import base64
+import gzip
+import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -55,6 +58,7 @@ class TimedReleases(HelmStandIn):
         *,
         digest: str,
         owner: str = "",
+        repair: bool = False,
     ) -> ReleaseInfo:
         if self._semaphore is None:
             self._semaphore = asyncio.Semaphore(self.concurrency)
@@ -63,8 +67,9 @@ class TimedReleases(HelmStandIn):
         async with self._semaphore:
             await asyncio.sleep(self.apply_seconds)
         revision = previous + 1
-        await self._write_secret(name, namespace, revision, owner)
-        await self._write_deployment(name, namespace, int(values.get("replicas") or 1))
+        replicas = int(values.get("replicas") or 1)
+        await self._write_secret(name, namespace, revision, owner, replicas)
+        await self._write_deployment(name, namespace, replicas)
         self._revisions[(namespace, name)] = revision
         return ReleaseInfo(
             name=name,
@@ -112,20 +117,60 @@ class TimedReleases(HelmStandIn):
             self._revisions[key] = await self.storage.latest_revision(namespace, name)
         return self._revisions[key]
 
-    async def _write_secret(self, name: str, namespace: str, revision: int, owner: str) -> None:
+    async def _write_secret(
+        self, name: str, namespace: str, revision: int, owner: str, replicas: int = 1
+    ) -> None:
         own = {OWNER_LABEL: owner}
-        await self.storage.deploy(namespace, name, revision, own, previous=own)
+        record = release_record(name, namespace, revision, replicas)
+        await self.storage.deploy(namespace, name, revision, own, previous=own, record=record)
 
     async def _write_deployment(self, name: str, namespace: str, replicas: int) -> None:
         """The router Deployment, rolled out and ready (the Deployment controller's part)."""
         deployment = {
             "apiVersion": "apps/v1",
             "kind": "Deployment",
-            "metadata": {"name": name, "namespace": namespace},
-            "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": name}}},
+            "metadata": {
+                "name": name,
+                "namespace": namespace,
+                "labels": chart_labels(name),
+                "annotations": {
+                    "meta.helm.sh/release-name": name,
+                    "meta.helm.sh/release-namespace": namespace,
+                },
+            },
+            "spec": deployment_spec(name, replicas),
         }
         stored = await self.storage.apply(deployment, namespace)
         ready = ready_status(replicas, int(stored["metadata"].get("generation") or 1))
         await self.storage.client.patch(
             DEPLOYMENTS, namespace, name, {"status": ready}, subresource="status"
         )
+
+
+def deployment_spec(name: str, replicas: int) -> dict[str, Any]:
+    return {"replicas": replicas, "selector": {"matchLabels": {"app": name}}}
+
+
+def release_record(name: str, namespace: str, revision: int, replicas: int) -> str:
+    """What helm stores in the release Secret's ``data.release``: base64 (the API's) of
+    base64 (helm's) of gzip'd JSON, whose manifest holds what the store writes."""
+    deployment = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name, "labels": chart_labels(name)},
+        "spec": deployment_spec(name, replicas),
+    }
+    record = {"name": name, "namespace": namespace, "version": revision}
+    record["manifest"] = "---\n" + json.dumps(deployment)
+    helm = base64.b64encode(gzip.compress(json.dumps(record).encode()))
+    return base64.b64encode(helm).decode()
+
+
+def chart_labels(release: str) -> dict[str, str]:
+    """The labels the chart puts on every object of `release` (semantic-router.labels)."""
+    return {
+        "app.kubernetes.io/name": "semantic-router",
+        "app.kubernetes.io/instance": release,
+        "app.kubernetes.io/managed-by": "Helm",
+        "app.kubernetes.io/part-of": "semantic-router",
+    }

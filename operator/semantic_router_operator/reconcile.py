@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import datetime
 import logging
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
@@ -85,6 +86,7 @@ class _Run:
     memory: _Memory
     obs: Observation
     want: str = ""  # the digest of the chart values
+    force: bool = False  # a drift repair: helm runs even with these values deployed
 
     @property
     def known(self) -> status.ReleaseInfo | None:
@@ -159,6 +161,9 @@ class Operator:
     # Every SemanticRouter's (creationTimestamp, name, naming spec) by namespace, kept by
     # kopf from its watch (the `routers` index); None outside kopf: then listed from the API.
     routers: observe.RouterIndex | None = None
+    drift_status: Callable[[str, str], Mapping[str, Any] | None] = lambda ns, name: None
+    handler_context: Any = None  # a contextvars.Context
+    workload_read: dict[tuple[str, str], float] = field(default_factory=dict)
     _memory: dict[str, _Memory] = field(default_factory=dict)
 
     # -- helpers
@@ -195,10 +200,13 @@ class Operator:
         trigger: str,
         logger: Logger = log,
         retry: int = 0,
+        force: bool = False,
     ) -> Outcome:
-        """Bring one SemanticRouter's release in line with its spec; compute its status."""
+        """Bring one SemanticRouter's release in line with its spec (`force`: run helm
+        even with these values deployed, a repair); compute its status."""
         async with self.remember(uid_of(body)).lock:
-            outcome = await self._reconcile(self._start(body, trigger, logger, retry))
+            run = replace(self._start(body, trigger, logger, retry), force=force)
+            outcome = await self._reconcile(run)
         result = "success" if outcome.error is None else type(outcome.error).__name__
         self.metrics.reconciled(trigger, result)
         meta = body.get("metadata") or {}
@@ -254,8 +262,10 @@ class Operator:
         if isinstance(stop.retry, float) and problem is not None:
             message = f"{problem.message}; {self.next_try(stop.retry)}"
             problem = replace(problem, message=message)
-        obs = replace(run.obs, problem=problem)
+        repairs = self.drift_status(run.namespace, run.name)
+        obs = replace(run.obs, problem=problem, drift_repair=repairs)
         if problem is None or problem.kind not in UNREFRESHED:
+            self.workload_read[(run.namespace, run.name)] = time.monotonic()
             workload, route = await observe.workload(
                 self.reader, run.name, run.namespace, obs.routes_enabled
             )
@@ -338,7 +348,9 @@ class Operator:
         """Nothing to do when helm already has exactly these values. On a restart, as on
         the timer, helm's latest revision is checked too (drift while no one watched)."""
         known = run.known
-        if known is None or not known.deployed or known.digest != run.want:
+        if run.trigger == "watch" or (run.force and (known is None or known.digest != run.want)):
+            raise Stop()  # a watch refreshes the status; a repair re-applies what is deployed
+        if run.force or known is None or not known.deployed or known.digest != run.want:
             return
         if run.trigger in DRIFT_CHECKS and not await observe.release_intact(
             self.reader, run.name, run.namespace, known, run.logger
@@ -394,6 +406,7 @@ class Operator:
                     chart_values,
                     digest=run.want,
                     owner=observe.owner_uid(run.body),
+                    **({"repair": True} if run.force else {}),
                 )
             except ReleaseError as exc:
                 helm_run["reason"] = exc.reason

@@ -55,6 +55,7 @@ OWNED_KEYS = (
     "conditions",
     "release",
     "backends",
+    "driftRepair",
 )
 
 STANDALONE = "standalone"
@@ -166,6 +167,8 @@ class Observation:
     # What the release left out of the spec (a Route on plain Kubernetes): the router is
     # Degraded for it once everything else is as asked.
     shortfall: Problem | None = None
+    # The repairs of owned objects (reactions.Reactions); None: as the status last said.
+    drift_repair: Mapping[str, Any] | None = None
 
 
 def gateway_mode(spec: Mapping[str, Any]) -> str:
@@ -338,6 +341,9 @@ def compute(obs: Observation, previous: Mapping[str, Any] | None, now: str) -> d
     }
     if obs.release is not None:
         status["release"] = obs.release.as_status()
+    drift_repair = obs.drift_repair if obs.drift_repair is not None else previous.get("driftRepair")
+    if drift_repair:
+        status["driftRepair"] = dict(drift_repair)
     return status
 
 

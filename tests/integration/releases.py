@@ -92,6 +92,7 @@ class FakeReleases(HelmStandIn):
         *,
         digest: str,
         owner: str = "",
+        repair: bool = False,
     ) -> ReleaseInfo:
         current = self.releases.get((namespace, name))
         action = "upgrade" if current else "install"

@@ -68,7 +68,9 @@ class OperatorThread:
     def __init__(self, url: str, releases: StandInReleases, **settings: Any) -> None:
         self.url = url
         self.releases = releases
-        self.settings = Settings(**{"timer_interval": self.timer_interval, **settings})
+        # No jitter: the tests count the timer's runs.
+        defaults = {"timer_interval": self.timer_interval, "timer_jitter": 0.0}
+        self.settings = Settings(**{**defaults, **settings})
         self.metrics = Metrics()
         self.op: Operator | None = None
         self.ready = threading.Event()

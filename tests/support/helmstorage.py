@@ -19,9 +19,10 @@ helm's default ("secret") storage driver, read from helm's source
   or upgrade left carries ``modifiedAt``, none ``createdAt``; uninstall deletes every
   revision's Secret.
 
-The release itself (``data.release``, the gzipped release record) is left out: the
-operator reads the labels only (metadata-only lists), and tests look for leaked secret
-values in what the operator writes, not in helm's own storage.
+The release itself (``data.release``: base64 of helm's base64 of the gzipped JSON release
+record) is written only when a stand-in gives one (the benchmarks do: the operator's drift
+check reads the deployed manifest from it); elsewhere the operator reads the labels only
+(metadata-only lists).
 """
 
 from __future__ import annotations
@@ -74,10 +75,13 @@ def storage_secret(
     revision: int,
     status: str,
     own: Mapping[str, str] | None = None,
+    record: str | None = None,
 ) -> dict[str, Any]:
-    """The Secret helm creates for a new revision."""
+    """The Secret helm creates for a new revision (with `record` as its ``data.release``)."""
     labels = stamped_labels("createdAt", release, revision, status, own)
+    data = {"data": {"release": record}} if record is not None else {}
     return {
+        **data,
         "apiVersion": "v1",
         "kind": "Secret",
         "type": SECRET_TYPE,
@@ -102,8 +106,10 @@ class HelmStorage:
         revision: int,
         status: str,
         own: Mapping[str, str] | None = None,
+        record: str | None = None,
     ) -> None:
-        await self.client.create(storage_secret(namespace, release, revision, status, own))
+        secret = storage_secret(namespace, release, revision, status, own, record)
+        await self.client.create(secret)
 
     async def update(
         self,
@@ -134,12 +140,13 @@ class HelmStorage:
         revision: int,
         own: Mapping[str, str] | None = None,
         previous: Mapping[str, str] | None = None,
+        record: str | None = None,
     ) -> None:
         """A successful install (revision 1) or upgrade, as helm writes it: the revision
-        created pending, the previous one (with its own labels `previous`) superseded, the
-        new one deployed."""
+        created pending (with the release `record`), the previous one (with its own labels
+        `previous`) superseded, the new one deployed."""
         pending = "pending-install" if revision == 1 else "pending-upgrade"
-        await self.create(namespace, release, revision, pending, own)
+        await self.create(namespace, release, revision, pending, own, record)
         if revision > 1:
             await self.update(namespace, release, revision - 1, "superseded", previous)
         await self.update(namespace, release, revision, "deployed", own)

@@ -77,8 +77,11 @@ class HelmStandIn:
         *,
         digest: str,
         owner: str = "",
+        repair: bool = False,
     ) -> ReleaseInfo:
-        return await self.helm.apply(name, namespace, values, digest=digest, owner=owner)
+        return await self.helm.apply(
+            name, namespace, values, digest=digest, owner=owner, repair=repair
+        )
 
     async def status(self, name: str, namespace: str) -> ReleaseInfo | None:
         return await self.helm.status(name, namespace)

@@ -361,3 +361,13 @@ def test_every_condition_carries_the_generation_of_the_spec_it_describes() -> No
     got = status.compute(obs, None, T0)
     assert [c["type"] for c in got["conditions"]] == list(status.CONDITION_TYPES)
     assert {c["observedGeneration"] for c in got["conditions"]} == {7}
+
+
+def test_the_drift_repair_report_is_written_and_kept_until_a_newer_one() -> None:
+    report = {"repairs": 1, "limit": "at most 3 repairs in 300s", "lastRepaired": "x"}
+    obs = Observation(generation=1, release=RELEASE, drift_repair=report)
+    written = status.compute(obs, {}, T0)
+    assert written["driftRepair"] == report
+    kept = status.compute(Observation(generation=1, release=RELEASE), written, T1)
+    assert kept["driftRepair"] == report
+    assert "driftRepair" not in status.compute(Observation(generation=1), {}, T0)
