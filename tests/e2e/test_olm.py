@@ -111,7 +111,7 @@ def olm(
     token = request_token(kubectl, namespace, account)
     credentials = token_kubeconfig(kubectl, token, work / "kubeconfig")
     env = container_env(applied)
-    running = start_operator(credentials, [], work / "operator", env=env)
+    running = start_operator(credentials, [], work / "operator", env=env, pod_namespace=namespace)
     try:
         yield OlmInstall(mode, namespace, credentials, env, running, account)
     finally:

@@ -103,7 +103,11 @@ def installed(
             token = request_token(kubectl, namespace, account)
             credentials = token_kubeconfig(kubectl, token, work / "kubeconfig")
             operator = start_operator(
-                credentials, [watched], work / "operator", env=deployment_env(deployment)
+                credentials,
+                [watched],
+                work / "operator",
+                env=deployment_env(deployment),
+                pod_namespace=namespace,
             )
             yield Installed(namespace, watched, credentials, operator)
         finally:

@@ -149,12 +149,15 @@ def start_operator(
     helm_version: int = 4,
     env: Mapping[str, str] | None = None,
     settings: dict[str, str] | None = None,
+    pod_namespace: str | None = None,
 ) -> OperatorProcess:
     """The operator as its own process, with `credentials`' kubeconfig, watching `namespaces`.
     `env`, when given, is the environment its Deployment sets (SR_OPERATOR_NAMESPACES and
     RELATED_IMAGE_* among it), over the process's own: the harness keeps choosing the helm
     binary, the chart, the ports and the timer. `settings` adds or overrides SR_OPERATOR_*
-    variables last."""
+    variables last. `pod_namespace` is the namespace its pod would run in: a pod reads it from
+    its ServiceAccount's files, which a process does not have, so it is given as the
+    Lease's namespace (leader election)."""
     workdir.mkdir(parents=True, exist_ok=True)
     port = _free_port()
     health = f"http://127.0.0.1:{port}/healthz"
@@ -171,6 +174,7 @@ def start_operator(
         "HELM_CACHE_HOME": str(workdir / "helm-cache"),
         "HELM_CONFIG_HOME": str(workdir / "helm-config"),
         "HELM_DATA_HOME": str(workdir / "helm-data"),
+        **({"SR_OPERATOR_LEASE_NAMESPACE": pod_namespace} if pod_namespace else {}),
         **(settings or {}),
     }
     command = Path(sys.executable).parent / "semantic-router-operator"
