@@ -36,7 +36,7 @@ from semantic_router_operator import (
 )
 from semantic_router_operator.discovery import Address, BackendRef, BackendResult
 from semantic_router_operator.platform import Platform
-from semantic_router_operator.release import HelmReleases, ReleaseError, ReleaseSettings
+from semantic_router_operator.release import HelmReleases, ReleaseError
 from semantic_router_operator.settings import Settings, SettingsError, from_env
 
 EXIT_OK = 0
@@ -263,16 +263,6 @@ def chart_values(args: argparse.Namespace) -> tuple[str, str, dict[str, Any]]:
 # --- commands --------------------------------------------------------------------------
 
 
-def release_settings(settings: Settings) -> ReleaseSettings:
-    return ReleaseSettings(
-        helm=settings.helm_binary,
-        chart=settings.chart_path,
-        timeout_seconds=max(1, int(settings.helm_timeout)),
-        history_max=settings.release_history,
-        max_concurrent=settings.helm_concurrency,
-    )
-
-
 def cmd_values(args: argparse.Namespace, out: TextIO) -> int:
     _, _, built = chart_values(args)
     out.write(yaml.safe_dump(built, sort_keys=False, allow_unicode=True))
@@ -283,7 +273,7 @@ def cmd_render(args: argparse.Namespace, out: TextIO) -> int:
     # helm's failure is printed once, as the command's error: not also as a log line.
     logging.getLogger("semantic_router_operator").addHandler(logging.NullHandler())
     name, namespace, built = chart_values(args)
-    releases = HelmReleases(release_settings(from_env()))
+    releases = HelmReleases(from_env().release_settings())
     api_versions = ["route.openshift.io/v1"] if args.platform == Platform.OPENSHIFT else []
     manifests = asyncio.run(releases.template(name, namespace, built, api_versions=api_versions))
     out.write(manifests)
@@ -319,7 +309,7 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     kopf.configure(debug=args.debug, verbose=args.verbose, log_format=log_format)
     if not (args.debug or args.verbose):
         logging.getLogger("kopf.objects").addFilter(QuietDriftChecks())
-    releases = HelmReleases(release_settings(settings))
+    releases = HelmReleases(settings.release_settings())
     metrics = Metrics()
     operator = handlers.Operator(
         settings=settings,
