@@ -37,6 +37,15 @@ from pydantic import (
 )
 
 from semantic_router_operator import credentials
+from semantic_router_operator.router_sections import (
+    ComplexityRule,
+    Decision,
+    Effort,
+    EmbeddingModelsConfig,
+    NumberOrText,
+    RoutingConfig,
+    Strategy,
+)
 
 GROUP = "vllm.ai"
 VERSION = "v1alpha1"
@@ -49,6 +58,9 @@ CATEGORIES = ("all", "vllm")
 
 DEFAULT_IMAGE_REPOSITORY = "ghcr.io/vllm-project/semantic-router/extproc"
 DEFAULT_PVC_SIZE = "10Gi"
+
+MAX_CLAIMS = 16
+"""Upper bound of resource claims lists; keeps the CEL membership rule cheap."""
 
 MAX_ENDPOINTS = 64
 """Upper bound of spec.vllmEndpoints; keeps the CEL uniqueness rule cheap for the API server."""
@@ -178,36 +190,39 @@ RULE_HYBRID_MILVUS = Rule(
     message="semantic_cache.backend_type hybrid keeps its entries in Milvus: "
     "set semantic_cache.milvus.connection.host to the Milvus Service address",
 )
+RULE_VALKEY_HOST = Rule(
+    cel="!has(self.backend_type) || self.backend_type != 'valkey' || ("
+    + _needs("self", "valkey", "connection", "host")
+    + " && size(self.valkey.connection.host) > 0)",
+    message="semantic_cache.backend_type valkey needs semantic_cache.valkey.connection.host: "
+    "set it to the Valkey Service address, e.g. valkey.default.svc.cluster.local",
+)
+RULE_QDRANT_HOST = Rule(
+    cel="!has(self.backend_type) || self.backend_type != 'qdrant' || ("
+    + _needs("self", "qdrant", "host")
+    + " && size(self.qdrant.host) > 0)",
+    message="semantic_cache.backend_type qdrant needs semantic_cache.qdrant.host: "
+    "set it to the Qdrant Service address, e.g. qdrant.default.svc.cluster.local",
+)
 RULE_CACHE_ONE_BACKEND = Rule(
     cel="(!has(self.redis) || (has(self.backend_type) && self.backend_type == 'redis'))"
+    " && (!has(self.valkey) || (has(self.backend_type) && self.backend_type == 'valkey'))"
+    " && (!has(self.qdrant) || (has(self.backend_type) && self.backend_type == 'qdrant'))"
     " && (!has(self.milvus) || (has(self.backend_type)"
     " && (self.backend_type == 'milvus' || self.backend_type == 'hybrid')))",
     message="semantic_cache holds a store block its backend_type does not use, which the router "
-    "refuses at start-up: keep only redis (backend_type redis) or milvus (backend_type milvus "
-    "or hybrid)",
-)
-RULE_HYBRID_NO_MEMORY_LIMITS = Rule(
-    cel="!has(self.backend_type) || self.backend_type != 'hybrid'"
-    " || (!has(self.max_entries) && !has(self.eviction_policy))",
-    message="semantic_cache.backend_type hybrid ignores max_entries and eviction_policy (the "
-    "router caps its in-memory index itself): remove them",
-)
-RULE_MILVUS_NO_AUTH = Rule(
-    cel="!has(self.auth) || ((!has(self.auth.enabled) || !self.auth.enabled)"
-    " && !has(self.auth.password_secret_ref))",
-    message="semantic_cache.milvus.connection.auth is not supported: the router (v0.4.0) "
-    "connects to Milvus without credentials; remove auth and restrict access to Milvus "
-    "with a NetworkPolicy",
-)
-RULE_MILVUS_DEFAULT_DATABASE = Rule(
-    cel="!has(self.database) || self.database == '' || self.database == 'default'",
-    message="semantic_cache.milvus.connection.database is not supported: the router (v0.4.0) "
-    "always uses the Milvus database named default; remove database",
+    "refuses at start-up: keep only redis (backend_type redis), valkey (valkey), qdrant "
+    "(qdrant) or milvus (backend_type milvus or hybrid)",
 )
 RULE_MILVUS_NO_TLS = Rule(
     cel="!has(self.tls) || !has(self.tls.enabled) || !self.tls.enabled",
     message="semantic_cache.milvus.connection.tls is not supported: the router (v0.4.0) "
     "connects to Milvus in plain text; remove tls or set tls.enabled to false",
+)
+RULE_VALKEY_NO_TLS = Rule(
+    cel="!has(self.tls) || !has(self.tls.enabled) || !self.tls.enabled",
+    message="semantic_cache.valkey.connection.tls is not supported: the router (v0.4.0) "
+    "connects to Valkey in plain text; remove tls or set tls.enabled to false",
 )
 RULE_REDIS_NO_TLS = Rule(
     cel="!has(self.tls) || !has(self.tls.enabled) || !self.tls.enabled",
@@ -249,6 +264,20 @@ RULE_POD_LABELS = Rule(
     message="podLabels cannot set app.kubernetes.io/name or app.kubernetes.io/instance: the "
     "Deployment and Services select the router's pods by them; use other label keys",
 )
+RULE_CLAIMS_DECLARED = Rule(
+    cel="(!has(self.resources) || !has(self.resources.claims) || self.resources.claims.all(c, "
+    "has(self.resourceClaims) && self.resourceClaims.exists(p, p.name == c.name)))"
+    " && (!has(self.envoy) || !has(self.envoy.resources) || !has(self.envoy.resources.claims)"
+    " || self.envoy.resources.claims.all(c, "
+    "has(self.resourceClaims) && self.resourceClaims.exists(p, p.name == c.name)))",
+    message="resources.claims names a claim that spec.resourceClaims does not declare: add "
+    "{name, resourceClaimName or resourceClaimTemplateName} to spec.resourceClaims",
+)
+RULE_ONE_CLAIM_SOURCE = Rule(
+    cel="has(self.resourceClaimName) != has(self.resourceClaimTemplateName)",
+    message="a resourceClaims entry takes exactly one of resourceClaimName and "
+    "resourceClaimTemplateName",
+)
 
 RULES: tuple[Rule, ...] = (
     RULE_KSERVE,
@@ -258,18 +287,20 @@ RULES: tuple[Rule, ...] = (
     RULE_REDIS_HOST,
     RULE_MILVUS_HOST,
     RULE_HYBRID_MILVUS,
+    RULE_VALKEY_HOST,
+    RULE_QDRANT_HOST,
     RULE_CACHE_ONE_BACKEND,
-    RULE_HYBRID_NO_MEMORY_LIMITS,
-    RULE_MILVUS_NO_AUTH,
-    RULE_MILVUS_DEFAULT_DATABASE,
     RULE_MILVUS_NO_TLS,
     RULE_REDIS_NO_TLS,
+    RULE_VALKEY_NO_TLS,
     RULE_EXISTING_CLAIM,
     RULE_PDB_EXCLUSIVE,
     RULE_UNIQUE_ENDPOINTS,
     RULE_PASSTHROUGH_INSECURE,
     RULE_INGRESS_HOSTS,
     RULE_POD_LABELS,
+    RULE_CLAIMS_DECLARED,
+    RULE_ONE_CLAIM_SOURCE,
 )
 
 
@@ -510,6 +541,11 @@ class GrpcPortSpec(ApiModel):
     target_port: Port = Field(
         50051, alias="targetPort", description="Container port of the router's gRPC server."
     )
+    protocol: Literal["TCP"] | None = Field(
+        None,
+        description="Service port protocol; only TCP (the router serves TCP only), "
+        "accepted as the upstream operator spells it.",
+    )
 
 
 class ApiPortSpec(ApiModel):
@@ -527,6 +563,11 @@ class ApiPortSpec(ApiModel):
         description="Container port of the router's HTTP API server, in both modes (the "
         "Envoy sidecar listens on spec.envoy.port).",
     )
+    protocol: Literal["TCP"] | None = Field(
+        None,
+        description="Service port protocol; only TCP (the router serves TCP only), "
+        "accepted as the upstream operator spells it.",
+    )
 
 
 class MetricsPortSpec(ApiModel):
@@ -536,6 +577,11 @@ class MetricsPortSpec(ApiModel):
     port: Port = Field(9190, description="Service port for Prometheus metrics.")
     target_port: Port = Field(
         9190, alias="targetPort", description="Container port of the metrics endpoint."
+    )
+    protocol: Literal["TCP"] | None = Field(
+        None,
+        description="Service port protocol; only TCP (the router serves TCP only), "
+        "accepted as the upstream operator spells it.",
     )
 
 
@@ -553,6 +599,37 @@ class ServiceSpec(ApiModel):
 # --- resources, persistence, scaling, probes -------------------------------------------------
 
 
+class ResourceClaim(ApiModel):
+    """A dynamic resource allocation claim the container uses (core/v1 ResourceClaim)."""
+
+    name: DnsLabel = Field(description="Name of an entry of the pod's resourceClaims.")
+    request: str | None = Field(
+        None, min_length=1, description="One request of that claim; unset uses all of them."
+    )
+
+
+class PodResourceClaim(ApiModel):
+    """A dynamic resource claim of the pod (core/v1 PodResourceClaim)."""
+
+    model_config = ConfigDict(json_schema_extra=_rules(RULE_ONE_CLAIM_SOURCE))
+
+    name: DnsLabel = Field(description="Name the containers' resources.claims use.")
+    resource_claim_name: DnsSubdomain | None = Field(
+        None, alias="resourceClaimName", description="An existing ResourceClaim to share."
+    )
+    resource_claim_template_name: DnsSubdomain | None = Field(
+        None,
+        alias="resourceClaimTemplateName",
+        description="A ResourceClaimTemplate: each pod gets its own claim made from it.",
+    )
+
+    @model_validator(mode="after")
+    def _one_source(self) -> PodResourceClaim:
+        if (self.resource_claim_name is None) == (self.resource_claim_template_name is None):
+            raise ValueError(RULE_ONE_CLAIM_SOURCE.message)
+        return self
+
+
 class ResourceRequirements(ApiModel):
     """Compute resources of the router container (core/v1 ResourceRequirements)."""
 
@@ -561,6 +638,13 @@ class ResourceRequirements(ApiModel):
     )
     requests: dict[str, Quantity] | None = Field(
         None, description='Guaranteed resources, e.g. {cpu: "1", memory: 3Gi}.'
+    )
+    claims: list[ResourceClaim] | None = Field(
+        None,
+        max_length=MAX_CLAIMS,
+        description="Dynamic resource claims (e.g. a GPU through DRA) the container uses, "
+        "by the name of an entry of spec.resourceClaims; Kubernetes 1.31 and later.",
+        json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"]},
     )
 
 
@@ -801,7 +885,12 @@ class IngressPath(ApiModel):
 class IngressHost(ApiModel):
     """One host of the Ingress."""
 
-    host: DnsSubdomain = Field(description="Host name, e.g. router.example.com.")
+    host: str = Field(
+        min_length=1,
+        max_length=253,
+        pattern=HOSTNAME,
+        description="Host name, e.g. router.example.com, or a wildcard such as *.example.com.",
+    )
     paths: list[IngressPath] | None = Field(
         None, description="Paths of this host; defaults to / (Prefix)."
     )
@@ -813,7 +902,9 @@ class IngressTLS(ApiModel):
     secret_name: DnsSubdomain | None = Field(
         None, alias="secretName", description="Secret holding the certificate (kubernetes.io/tls)."
     )
-    hosts: list[str] | None = Field(None, description="Hosts the certificate covers.")
+    hosts: list[Annotated[str, Field(max_length=253, pattern=HOSTNAME)]] | None = Field(
+        None, description="Hosts the certificate covers (wildcards such as *.example.com too)."
+    )
 
 
 class IngressSpec(ApiModel):
@@ -1075,8 +1166,27 @@ class PromptGuardConfig(ClassifierModelConfig):
     """Jailbreak detection on incoming prompts."""
 
     enabled: bool | None = Field(None, description="Turn jailbreak detection on.")
-    use_modernbert: bool | None = Field(None, description="The model is a ModernBERT classifier.")
+    use_modernbert: bool | None = Field(
+        None, description="The model is a ModernBERT classifier (dropped: v0.3 uses variant)."
+    )
     jailbreak_mapping_path: str | None = Field(None, description="Path of the label mapping JSON.")
+    variant: Literal["candle", "mmbert32k"] | None = Field(
+        None,
+        description="Classifier family of model_id: candle (BERT/LoRA, e.g. "
+        "mom-jailbreak-classifier) or mmbert32k (the router's bundled mmBERT-32K guard).",
+    )
+    protocol: Literal["http_chat", "http_classify"] | None = Field(
+        None,
+        description="Remote guard protocol of the upstream operator. The router (v0.4.0) has "
+        "no such setting: a non-empty value is refused with the fix (name a guardrail model "
+        "under global.model_catalog.external and set backend).",
+    )
+    on_error: Literal["allow", "block"] | None = Field(
+        None, description="What a request gets when the guard fails: allow (fail open) or block."
+    )
+    positive_labels: list[str] | None = Field(
+        None, description="Classifier labels that count as a jailbreak, e.g. [jailbreak]."
+    )
 
 
 class CategoryModelConfig(ClassifierModelConfig):
@@ -1114,6 +1224,11 @@ class SecretKeyRef(ConfigModel):
     name: DnsSubdomain = Field(description="Secret name.")
     key: str = Field(
         min_length=1, max_length=253, pattern=SECRET_KEY, description="Key in the Secret."
+    )
+    optional: bool | None = Field(
+        None,
+        description="true starts the router even when the Secret or key is missing (the "
+        "credential is then empty); by default the pod waits for the Secret.",
     )
 
 
@@ -1206,6 +1321,62 @@ class RedisCacheConfig(ConfigModel):
     development: RedisDevelopment | None = Field(None, description="Development settings.")
 
 
+class ValkeyConnection(RedisConnection):
+    """How the router reaches Valkey."""
+
+    model_config = ConfigDict(json_schema_extra=_rules(RULE_VALKEY_NO_TLS))
+
+    host: str | None = Field(
+        None,
+        max_length=253,
+        description="Valkey host, e.g. valkey.default.svc.cluster.local (required).",
+    )
+    password_secret_ref: SecretKeyRef | None = Field(
+        None,
+        description="Secret key holding the Valkey password (no plain password field exists).",
+    )
+
+    @model_validator(mode="after")
+    def _no_tls(self) -> ValkeyConnection:
+        if self.tls and self.tls.enabled:
+            raise ValueError(RULE_VALKEY_NO_TLS.message)
+        return self
+
+
+class ValkeyCacheConfig(ConfigModel):
+    """Valkey (with its search module) as the response cache store. Valkey is not deployed
+    for you."""
+
+    connection: ValkeyConnection | None = Field(None, description="Connection settings.")
+    index: RedisIndex | None = Field(None, description="Vector index settings.")
+    search: RedisSearch | None = Field(None, description="Search settings.")
+    development: RedisDevelopment | None = Field(None, description="Development settings.")
+
+
+class QdrantCacheConfig(ConfigModel):
+    """Qdrant as the response cache store. Qdrant is not deployed for you."""
+
+    host: str | None = Field(
+        None,
+        max_length=253,
+        description="Qdrant host, e.g. qdrant.default.svc.cluster.local (required).",
+    )
+    port: Port | None = Field(None, description="Qdrant gRPC port (6334 when unset).")
+    api_key: str | None = Field(
+        None,
+        description='Only "" or a ${ENV} reference: a literal key would land in a ConfigMap; '
+        "use api_key_secret_ref.",
+    )
+    api_key_secret_ref: SecretKeyRef | None = Field(
+        None,
+        description="Secret key holding the Qdrant API key; it reaches the router as an "
+        "environment variable bound with secretKeyRef.",
+    )
+    use_tls: bool | None = Field(None, description="Connect to Qdrant with TLS.")
+    collection_name: str | None = Field(None, description="Collection, e.g. semantic_cache.")
+    connect_timeout: int | None = Field(None, ge=0, description="Connect timeout in seconds.")
+
+
 class MilvusAuth(ConfigModel):
     """Milvus authentication."""
 
@@ -1219,11 +1390,7 @@ class MilvusAuth(ConfigModel):
 class MilvusConnection(ConfigModel):
     """How the router reaches Milvus."""
 
-    model_config = ConfigDict(
-        json_schema_extra=_rules(
-            RULE_MILVUS_NO_AUTH, RULE_MILVUS_DEFAULT_DATABASE, RULE_MILVUS_NO_TLS
-        )
-    )
+    model_config = ConfigDict(json_schema_extra=_rules(RULE_MILVUS_NO_TLS))
 
     host: str | None = Field(
         None,
@@ -1234,14 +1401,14 @@ class MilvusConnection(ConfigModel):
     database: str | None = Field(
         None,
         max_length=255,
-        description="Milvus database; the router (v0.4.0) always uses `default`, so only "
-        "that value is accepted.",
+        description="Milvus database. The router (v0.4.0) always uses `default`: another "
+        "value is left out of the router config (the operator says so in its notices).",
     )
     timeout: int | None = Field(None, ge=0, description="Operation timeout in seconds.")
     auth: MilvusAuth | None = Field(
         None,
-        description="Authentication; not supported by the router (v0.4.0): it connects "
-        "without credentials, so auth must stay disabled.",
+        description="Authentication. The router (v0.4.0) reads it but connects without "
+        "credentials: restrict access to Milvus with a NetworkPolicy as well.",
     )
     tls: CacheTLSConfig | None = Field(
         None, description="TLS settings; not supported by the router (v0.4.0): keep it disabled."
@@ -1249,10 +1416,6 @@ class MilvusConnection(ConfigModel):
 
     @model_validator(mode="after")
     def _router_supports(self) -> MilvusConnection:
-        if self.auth and (self.auth.enabled or self.auth.password_secret_ref):
-            raise ValueError(RULE_MILVUS_NO_AUTH.message)
-        if self.database not in (None, "", "default"):
-            raise ValueError(RULE_MILVUS_DEFAULT_DATABASE.message)
         if self.tls and self.tls.enabled:
             raise ValueError(RULE_MILVUS_NO_TLS.message)
         return self
@@ -1375,24 +1538,28 @@ class SemanticCacheConfig(ConfigModel):
     model_config = ConfigDict(
         json_schema_extra=_rules(
             RULE_REDIS_HOST,
+            RULE_VALKEY_HOST,
+            RULE_QDRANT_HOST,
             RULE_MILVUS_HOST,
             RULE_HYBRID_MILVUS,
             RULE_CACHE_ONE_BACKEND,
-            RULE_HYBRID_NO_MEMORY_LIMITS,
         )
     )
 
     enabled: bool | None = Field(None, description="Turn the semantic cache on.")
-    backend_type: Literal["memory", "redis", "milvus", "hybrid"] = Field(
+    backend_type: Literal["memory", "redis", "valkey", "milvus", "qdrant", "hybrid"] = Field(
         "memory",
-        description="Where entries live: memory (in the pod), redis, milvus, or hybrid "
-        "(in-memory HNSW over Milvus).",
+        description="Where entries live: memory (in the pod), redis, valkey, milvus, qdrant, "
+        "or hybrid (in-memory HNSW over Milvus).",
     )
     similarity_threshold: Ratio | None = Field(
         None, description='Similarity needed for a cache hit, 0 to 1 (0.8 or "0.8").'
     )
     max_entries: int | None = Field(
-        None, ge=0, description="Maximum cached entries (memory, hybrid)."
+        None,
+        ge=0,
+        description="Maximum cached entries (memory); left out for hybrid, which caps its "
+        "in-memory index itself.",
     )
     ttl_seconds: int | None = Field(None, ge=0, description="Entry lifetime in seconds.")
     eviction_policy: Literal["fifo", "lru", "lfu"] | None = Field(
@@ -1406,6 +1573,12 @@ class SemanticCacheConfig(ConfigModel):
     )
     hnsw: HNSWConfig | None = Field(None, description="In-memory HNSW index settings.")
     redis: RedisCacheConfig | None = Field(None, description="Redis store (backend_type redis).")
+    valkey: ValkeyCacheConfig | None = Field(
+        None, description="Valkey store (backend_type valkey)."
+    )
+    qdrant: QdrantCacheConfig | None = Field(
+        None, description="Qdrant store (backend_type qdrant)."
+    )
     milvus: MilvusCacheConfig | None = Field(
         None, description="Milvus store (backend_type milvus or hybrid)."
     )
@@ -1413,21 +1586,29 @@ class SemanticCacheConfig(ConfigModel):
     @model_validator(mode="after")
     def _backend_has_host(self) -> SemanticCacheConfig:
         redis_host = self.redis and self.redis.connection and self.redis.connection.host
+        valkey_host = self.valkey and self.valkey.connection and self.valkey.connection.host
         milvus_host = self.milvus and self.milvus.connection and self.milvus.connection.host
         if self.backend_type == "redis" and not redis_host:
             raise ValueError(RULE_REDIS_HOST.message)
+        if self.backend_type == "valkey" and not valkey_host:
+            raise ValueError(RULE_VALKEY_HOST.message)
+        if self.backend_type == "qdrant" and not (self.qdrant and self.qdrant.host):
+            raise ValueError(RULE_QDRANT_HOST.message)
         if self.backend_type == "milvus" and not milvus_host:
             raise ValueError(RULE_MILVUS_HOST.message)
         if self.backend_type == "hybrid" and not milvus_host:
             raise ValueError(RULE_HYBRID_MILVUS.message)
-        stray_redis = self.redis is not None and self.backend_type != "redis"
-        stray_milvus = self.milvus is not None and self.backend_type not in ("milvus", "hybrid")
-        if stray_redis or stray_milvus:
+        stray = [
+            name
+            for name, block in (
+                ("redis", self.redis),
+                ("valkey", self.valkey),
+                ("qdrant", self.qdrant),
+            )
+            if block is not None and self.backend_type != name
+        ]
+        if stray or (self.milvus is not None and self.backend_type not in ("milvus", "hybrid")):
             raise ValueError(RULE_CACHE_ONE_BACKEND.message)
-        if self.backend_type == "hybrid" and (
-            self.max_entries is not None or self.eviction_policy is not None
-        ):
-            raise ValueError(RULE_HYBRID_NO_MEMORY_LIMITS.message)
         return self
 
 
@@ -1466,7 +1647,11 @@ class BatchMetricsConfig(ConfigModel):
     )
     high_resolution_timing: bool | None = Field(None, description="Use high resolution timers.")
     sample_rate: Ratio | None = Field(None, description="Fraction of batches measured, 0 to 1.")
-    duration_buckets: list[float] | None = Field(None, description="Histogram buckets (seconds).")
+    duration_buckets: list[NumberOrText] | None = Field(
+        None,
+        description='Histogram buckets in seconds, as numbers or numeric strings ("0.005"); '
+        "the router gets numbers.",
+    )
     size_buckets: list[int] | None = Field(None, description="Histogram buckets (batch sizes).")
 
 
@@ -1538,7 +1723,8 @@ class ObservabilityConfig(ConfigModel):
 
 
 class RouterConfig(ConfigModel):
-    """The router configuration, in the sections the user documentation shows.
+    """The router configuration, in the sections the user documentation shows and the newer
+    sections of the router's v0.3 contract (`router_sections`).
 
     Any other top-level key is kept as is and handed to the router, so a section of the
     router's own configuration (e.g. ``routing``, ``providers``, ``global``) can be written
@@ -1549,7 +1735,34 @@ class RouterConfig(ConfigModel):
     )
 
     bert_model: BertModelConfig | None = Field(None, description="Embedding model for similarity.")
-    semantic_cache: SemanticCacheConfig | None = Field(None, description="Semantic cache.")
+    semantic_cache: SemanticCacheConfig | None = Field(
+        None, description="Semantic cache (the legacy name of response_cache)."
+    )
+    response_cache: SemanticCacheConfig | None = Field(
+        None,
+        description="Response cache of similar prompts (the router's current name of "
+        "semantic_cache); set one of the two.",
+    )
+    embedding_models: EmbeddingModelsConfig | None = Field(
+        None, description="Embedding models (model catalog) the similarity signals use."
+    )
+    complexity_rules: list[ComplexityRule] | None = Field(
+        None, description="Complexity signals, used in decisions as {type: complexity, name}."
+    )
+    decisions: list[Decision] | None = Field(
+        None,
+        description="Routing decisions; without any, the operator routes every request to "
+        "the vllmEndpoints models (one catch-all decision).",
+    )
+    strategy: Strategy | None = Field(
+        None, description="How the router chooses among matching decisions: priority or confidence."
+    )
+    routing: RoutingConfig | None = Field(
+        None, description="The router's canonical routing block (signals, decisions, modelCards)."
+    )
+    default_reasoning_effort: Effort | None = Field(
+        None, description="Reasoning effort when a decision sets none: low, medium or high."
+    )
     tools: ToolsConfig | None = Field(None, description="Automatic tool selection.")
     prompt_guard: PromptGuardConfig | None = Field(None, description="Jailbreak detection.")
     classifier: ClassifierConfig | None = Field(None, description="Category and PII classifiers.")
@@ -1668,6 +1881,8 @@ class VllmEndpoint(ApiModel):
 class SemanticRouterSpec(ApiModel):
     """Desired state of a semantic router deployment."""
 
+    model_config = ConfigDict(json_schema_extra=_rules(RULE_CLAIMS_DECLARED))
+
     image: ImageSpec = _sub(ImageSpec, "Container image of the router.")
     replicas: int = Field(
         1, ge=0, description="Router pods (ignored while autoscaling is enabled)."
@@ -1680,13 +1895,23 @@ class SemanticRouterSpec(ApiModel):
     )
     service: ServiceSpec = _sub(ServiceSpec, "Service ports and type.")
     resources: ResourceRequirements | None = Field(None, description="Router container resources.")
+    resource_claims: list[PodResourceClaim] | None = Field(
+        None,
+        alias="resourceClaims",
+        max_length=MAX_CLAIMS,
+        description="Dynamic resource claims of the pod (Kubernetes 1.31 and later), which "
+        "resources.claims of the router or Envoy container name.",
+        json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"]},
+    )
     persistence: PersistenceSpec = _sub(PersistenceSpec, "PVC for the router's ML models.")
     config: RouterConfig | None = Field(
         None,
         description="Router configuration (snake_case keys as the router spells them). The "
-        "sections bert_model, semantic_cache, tools, prompt_guard, classifier, reasoning_families, "
-        "api and observability are checked; any other top-level key (e.g. routing, providers) is "
-        "passed to the router unchanged.",
+        "sections bert_model, semantic_cache, response_cache, embedding_models, tools, "
+        "prompt_guard, classifier, reasoning_families, complexity_rules, decisions, strategy, "
+        "routing, default_reasoning_effort, api and observability are checked; any other "
+        "top-level key of the router's v0.3 config (e.g. providers, global) is passed to the "
+        "router unchanged.",
     )
     tools_db: list[FreeForm] | None = Field(
         None,
@@ -1773,6 +1998,14 @@ class SemanticRouterSpec(ApiModel):
     service_monitor: ServiceMonitorSpec = _sub(
         ServiceMonitorSpec, "Prometheus Operator ServiceMonitor.", alias="serviceMonitor"
     )
+
+    @model_validator(mode="after")
+    def _claims_declared(self) -> SemanticRouterSpec:
+        declared = {claim.name for claim in self.resource_claims or []}
+        for resources in (self.resources, self.envoy.resources if self.envoy else None):
+            if any(c.name not in declared for c in (resources.claims if resources else None) or []):
+                raise ValueError(RULE_CLAIMS_DECLARED.message)
+        return self
 
     @field_validator("args")
     @classmethod
@@ -1931,13 +2164,16 @@ class SpecError(ValueError):
         super().__init__("; ".join(str(error) for error in errors))
 
 
+_UNION_BRANCHES = frozenset({"int", "str", "float", "bool"})
+
+
 def _path(root: str, loc: tuple[int | str, ...]) -> str:
     path = root
     for part in loc:
         if isinstance(part, int):
             path += f"[{part}]"
-        elif part.startswith(("function-", "int", "str", "literal", "[")):
-            continue  # union branches and validator names are not fields
+        elif part in _UNION_BRANCHES or part.startswith(("function-", "literal[", "[")):
+            continue  # union branches and validator names are not fields (`strategy` is)
         else:
             path += f".{part}"
     return path

@@ -56,8 +56,15 @@ CANONICAL_TOP_LEVEL_KEYS = frozenset(
 # Canonical places where the chart resolves a `password_secret_ref` into `${ENV}`.
 SECRET_REF_PATHS: tuple[tuple[str, ...], ...] = (
     ("global", "stores", "response_cache", "redis", "connection"),
+    ("global", "stores", "response_cache", "valkey", "connection"),
     ("global", "stores", "response_cache", "milvus", "connection", "auth"),
 )
+# Canonical places where the chart resolves an `api_key_secret_ref` into `${ENV}`.
+API_KEY_REF_PATHS: tuple[tuple[str, ...], ...] = (("global", "stores", "response_cache", "qdrant"),)
+_SECRET_REF_KEYS = {
+    "password_secret_ref": SECRET_REF_PATHS,
+    "api_key_secret_ref": API_KEY_REF_PATHS,
+}
 
 SEED_SECTIONS = (
     "bert_model",
@@ -149,6 +156,11 @@ _ROUTING_KEYS = frozenset({"signals", "decisions"})
 _PROVIDER_DEFAULT_KEYS = {"default_model": "model", "default_reasoning_effort": "reasoning_effort"}
 # Legacy ways to declare backends: the CR declares them in spec.vllmEndpoints instead.
 _BACKEND_KEYS = frozenset({"model_config", "vllm_endpoints", "provider_profiles"})
+
+# Settings the router (v0.4.0) reads but does not act on for some backends: left out of the
+# router config, with the reason given in the notice.
+_HYBRID_IGNORED = ("max_entries", "eviction_policy")
+_MILVUS_DEFAULT_DATABASE = "default"
 
 # Documented legacy fields the v0.3 contract has no place for, keyed by their path under the
 # response cache (or module) block, with the reason given in the notice.
@@ -348,7 +360,36 @@ def _translate_stores(source: dict[str, Any], out: dict[str, Any], notices: list
             for retired, reason in sorted(_RETIRED_CACHE_FIELDS.items()):
                 if _drop(value, retired):
                     notices.append(_notice((key, *retired), reason))
+            _drop_ignored_cache_settings(value, key, notices)
         _put(out, ("stores", canonical), value)
+
+
+def _drop_ignored_cache_settings(cache: dict[str, Any], key: str, notices: list[str]) -> None:
+    """Leave out what the router (v0.4.0) ignores: a hybrid cache's memory limits (which its
+    start-up checks refuse), Milvus auth (it connects without credentials) and a Milvus
+    database other than `default`."""
+    if cache.get("backend_type") == "hybrid":
+        for name in _HYBRID_IGNORED:
+            if _drop(cache, (name,)):
+                notices.append(
+                    _notice((key, name), "backend_type hybrid caps its in-memory index itself")
+                )
+    if _drop(cache, ("milvus", "connection", "auth")):
+        notices.append(
+            _notice(
+                (key, "milvus", "connection", "auth"),
+                "the router (v0.4.0) connects to Milvus without credentials",
+            )
+        )
+    database = cache.get("milvus", {}).get("connection", {}).get("database")
+    if database not in (None, "", _MILVUS_DEFAULT_DATABASE):
+        _drop(cache, ("milvus", "connection", "database"))
+        notices.append(
+            _notice(
+                (key, "milvus", "connection", "database"),
+                "the router (v0.4.0) always uses the Milvus database named default",
+            )
+        )
 
 
 def _translate_model_catalog(
@@ -518,7 +559,7 @@ def _check_credentials(value: Any, path: Path) -> None:
         return
     for key, item in value.items():
         here = (*path, key)
-        if key == "password_secret_ref":
+        if key in _SECRET_REF_KEYS:
             _check_secret_ref(item, here, value)
         elif key in _CREDENTIAL_KEYS:
             _check_no_literal_credential(item, here)
@@ -528,13 +569,16 @@ def _check_credentials(value: Any, path: Path) -> None:
 
 def _check_secret_ref(ref: Any, path: Path, parent: Mapping[str, Any]) -> None:
     owner = tuple(str(part) for part in path[:-1])
-    if _canonical_store_path(owner) not in SECRET_REF_PATHS:
-        allowed = " or ".join("semantic_cache." + ".".join(p[3:]) for p in SECRET_REF_PATHS)
+    ref_key = str(path[-1])
+    places = _SECRET_REF_KEYS[ref_key]
+    if _canonical_store_path(owner) not in places:
+        allowed = " or ".join("semantic_cache." + ".".join(p[3:]) for p in places)
         raise _error(
             path,
-            f"password_secret_ref is only supported at {allowed}; reference other "
+            f"{ref_key} is only supported at {allowed}; reference other "
             "credentials with a ${ENV_VAR} bound through spec.env",
         )
+    literal = "api_key" if ref_key == "api_key_secret_ref" else "password"
     if not isinstance(ref, dict):
         raise _error(path, "must be {name: <Secret name>, key: <key in the Secret>}")
     for part in ("name", "key"):
@@ -544,12 +588,14 @@ def _check_secret_ref(ref: Any, path: Path, parent: Mapping[str, Any]) -> None:
                 f"is required: the Secret {part} holding the password",
             )
     for extra in sorted(set(ref) - {"name", "key", "optional"}):
-        raise _error((*path, extra), "unknown field; password_secret_ref takes name and key")
-    if not _is_empty(parent.get("password")):
+        raise _error((*path, extra), f"unknown field; {ref_key} takes name, key and optional")
+    if "optional" in ref and not isinstance(ref["optional"], bool):
+        raise _error((*path, "optional"), "must be true or false")
+    if not _is_empty(parent.get(literal)):
         raise _error(
-            (*path[:-1], "password"),
-            "set either password or password_secret_ref, not both (the chart fills "
-            "password from the Secret)",
+            (*path[:-1], literal),
+            f"set either {literal} or {ref_key}, not both (the chart fills {literal} from "
+            "the Secret)",
         )
 
 
