@@ -1402,13 +1402,14 @@ class MilvusConnection(ConfigModel):
         None,
         max_length=255,
         description="Milvus database. The router (v0.4.0) always uses `default`: another "
-        "value is left out of the router config (the operator says so in its notices).",
+        "value is accepted and left out of the router configuration.",
     )
     timeout: int | None = Field(None, ge=0, description="Operation timeout in seconds.")
     auth: MilvusAuth | None = Field(
         None,
-        description="Authentication. The router (v0.4.0) reads it but connects without "
-        "credentials: restrict access to Milvus with a NetworkPolicy as well.",
+        description="Authentication. The router (v0.4.0) connects to Milvus without "
+        "credentials: auth is accepted and left out of the router configuration (no Secret is "
+        "read); restrict access to Milvus with a NetworkPolicy.",
     )
     tls: CacheTLSConfig | None = Field(
         None, description="TLS settings; not supported by the router (v0.4.0): keep it disabled."

@@ -172,6 +172,12 @@ class RuleNode(SectionModel):
     )
     name: str | None = Field(None, description="Leaf: name of the signal rule.")
     label: str | None = Field(None, description="Leaf of type classifier: the label.")
+    predicate: FreeObject | None = Field(
+        None, description="Leaf: a numeric predicate on the signal's value, as the router takes it."
+    )
+    on_error: Literal["no_match", "match"] | None = Field(
+        None, description="Leaf of type classifier: what a classifier error counts as."
+    )
     operator: Operator | None = Field(None, description="Composite: AND, OR or NOT.")
     conditions: list[FreeObject] | None = Field(
         None,
@@ -181,7 +187,10 @@ class RuleNode(SectionModel):
 
     @model_validator(mode="after")
     def _leaf_or_composite(self) -> RuleNode:
-        leaf = self.type is not None or self.name is not None or self.label is not None
+        leaf = any(
+            value is not None
+            for value in (self.type, self.name, self.label, self.predicate, self.on_error)
+        )
         if leaf and self.operator is not None:
             raise ValueError(
                 "a rule is either a leaf {type, name} or a composite {operator, conditions}, "

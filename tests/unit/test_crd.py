@@ -40,8 +40,13 @@ DECISION_FREE_FORM = (
     "output_contract_spec",
     "plugins[*].configuration",
     "rules.conditions[*].conditions[*]",
+    "rules.conditions[*].predicate",
 )
-COMPLEXITY_FREE_FORM = ("composer.conditions[*].conditions[*]", "prototype_scoring")
+COMPLEXITY_FREE_FORM = (
+    "composer.conditions[*].conditions[*]",
+    "composer.conditions[*].predicate",
+    "prototype_scoring",
+)
 ROUTING_FREE_FORM_OBJECTS = {
     *(f"spec.config.decisions[*].{p}" for p in DECISION_FREE_FORM),
     *(f"spec.config.routing.decisions[*].{p}" for p in DECISION_FREE_FORM),

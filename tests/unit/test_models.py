@@ -242,6 +242,19 @@ INVALID: dict[str, Invalid] = {
         f"{SC}.redis.connection",
         models.RULE_REDIS_NO_TLS.message,
     ),
+    "a container claim the pod does not declare": rule(
+        set_path("spec.resources", {"claims": [{"name": "gpu"}]}),
+        "spec",
+        models.RULE_CLAIMS_DECLARED.message,
+    ),
+    "a pod resource claim with two sources": rule(
+        set_path(
+            "spec.resourceClaims",
+            [{"name": "gpu", "resourceClaimName": "a", "resourceClaimTemplateName": "b"}],
+        ),
+        "spec.resourceClaims[0]",
+        models.RULE_ONE_CLAIM_SOURCE.message,
+    ),
     "existingClaim with a storageClassName": rule(
         set_path("spec.persistence", {"existingClaim": "models", "storageClassName": "gp3"}),
         "spec.persistence",
