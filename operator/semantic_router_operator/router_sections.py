@@ -10,7 +10,7 @@ the field, and ``kubectl explain semanticrouter.spec.config.<section>`` document
 - ``decisions``: routing decisions (rules over signals, then the models to use);
 - ``routing``: the canonical routing block (signals, decisions, model cards ...);
 - ``strategy``: how the router picks among matching decisions;
-- ``default_reasoning_effort``: the reasoning effort when a decision names none;
+- ``default_reasoning_effort``: the reasoning effort when a decision names none.
 
 Nested parts whose shape belongs to the router's plugin and algorithm catalogues (decision
 ``plugins`` and ``algorithm``, signal kinds other than complexity) are objects passed to
@@ -35,8 +35,6 @@ from pydantic import (
 
 NUMBER_TEXT = r"^\s*[-+]?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))([eE][-+]?[0-9]+)?\s*$"
 """A decimal number written as a string: 0.005, "1", 2.5e-3."""
-
-EFFORTS = ("low", "medium", "high")
 
 
 class SectionModel(BaseModel):
