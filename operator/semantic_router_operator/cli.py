@@ -55,8 +55,6 @@ MAX_CR_BYTES = 1_572_864
 """Largest SemanticRouter file read: 1.5 MiB, the most etcd stores as one object by default
 (the API server refuses a bigger CR whatever its content)."""
 
-_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
-_NAMESPACE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
@@ -154,6 +152,12 @@ def load_cr(path: str) -> dict[str, Any]:
         raise InputError(
             f"{path}: apiVersion is {cr.get('apiVersion')!r}: set it to {models.API_VERSION}"
         )
+    _check_metadata(cr, path)
+    return cr
+
+
+def _check_metadata(cr: dict[str, Any], path: str) -> None:
+    """metadata and spec are objects, the name and namespace valid (metadata defaults to {})."""
     meta = cr.get("metadata")
     if meta is None:
         meta = cr["metadata"] = {}
@@ -164,20 +168,19 @@ def load_cr(path: str) -> dict[str, Any]:
     if not meta.get("name"):
         raise InputError(f"{path}: metadata.name is missing: name the SemanticRouter")
     name = meta["name"]
-    if not isinstance(name, str) or len(name) > 253 or not _NAME.match(name):
+    if not isinstance(name, str) or len(name) > 253 or not names.SUBDOMAIN.match(name):
         raise InputError(
             f"{path}: metadata.name {name!r} is not a valid name: at most 253 lowercase "
             "letters, digits, '-' or '.', starting and ending with a letter or digit"
         )
     namespace = meta.get("namespace")
     if namespace is not None and (
-        not isinstance(namespace, str) or len(namespace) > 63 or not _NAMESPACE.match(namespace)
+        not isinstance(namespace, str) or len(namespace) > 63 or not names.LABEL.match(namespace)
     ):
         raise InputError(
             f"{path}: metadata.namespace {namespace!r} is not a valid namespace: at most 63 "
             "lowercase letters, digits or '-', starting and ending with a letter or digit"
         )
-    return cr
 
 
 def parse_resolve(items: Sequence[str]) -> dict[str, Address]:
@@ -231,7 +234,7 @@ def chart_values(args: argparse.Namespace) -> tuple[str, str, dict[str, Any]]:
     meta = cr["metadata"]
     name = str(meta["name"])
     namespace = str(args.namespace or meta.get("namespace") or "default")
-    if args.namespace and (len(namespace) > 63 or not _NAMESPACE.match(namespace)):
+    if args.namespace and (len(namespace) > 63 or not names.LABEL.match(namespace)):
         raise InputError(
             f"--namespace {namespace!r} is not a valid namespace: at most 63 lowercase "
             "letters, digits or '-', starting and ending with a letter or digit"

@@ -31,7 +31,14 @@ RELEASE_MAX = 53  # helm's limit on release names
 FULLNAME_MAX = 49
 HASH_LENGTH = 10
 
-_RELEASE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+# The Kubernetes name rules (RFC 1123), defined here once: the API models, the helm layer
+# and the command line check names with these.
+DNS1123_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+"""A DNS label (a namespace, a Service name): at most 63 characters."""
+DNS1123_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+"""A DNS subdomain (most object names, helm release names): at most 253 characters."""
+LABEL = re.compile(DNS1123_LABEL)
+SUBDOMAIN = re.compile(DNS1123_SUBDOMAIN)
 _DNS_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 _LETTER_FIRST = re.compile(r"^[a-z]")
 # DNS labels that YAML (1.1, as helm and the API machinery read it) takes for a boolean or null.
@@ -51,7 +58,7 @@ def _shortened(text: str, limit: int, original: str) -> str:
 def release_name(name: str) -> str:
     """The helm release of the SemanticRouter `name`: `name` itself when helm accepts it,
     else its first 42 characters and a hash of the whole name (53 characters)."""
-    if len(name) <= RELEASE_MAX and _RELEASE.match(name):
+    if len(name) <= RELEASE_MAX and SUBDOMAIN.match(name):
         return name
     return _shortened(name, RELEASE_MAX, name)
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from semantic_router_operator.discovery import KubeReader
+from semantic_router_operator.kube import KubeReader
 
 OPENSHIFT_API_GROUP = "route.openshift.io"
 DEFAULT_CLASS_ANNOTATION = "storageclass.kubernetes.io/is-default-class"

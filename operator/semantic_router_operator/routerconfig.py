@@ -26,197 +26,58 @@ Pure and deterministic: no I/O, and the same input always gives byte-identical Y
 
 from __future__ import annotations
 
-import math
-import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping
 from copy import deepcopy
 from dataclasses import dataclass, field
-from typing import Any, TypeAlias
+from typing import Any
 
 import yaml
 
-CANONICAL_VERSION = "v0.3"
-
-# Where the chart mounts the router ConfigMap (config.yaml, tools_db.json).
-TOOLS_DB_PATH = "/app/config/tools_db.json"
-
-CANONICAL_TOP_LEVEL_KEYS = frozenset(
-    {
-        "version",
-        "listeners",
-        "providers",
-        "evaluation",
-        "routing",
-        "entrypoints",
-        "recipes",
-        "global",
-    }
+from semantic_router_operator.configinput import (
+    SECRET_REF_PATHS,
+    Path,
+    RouterConfigError,
+    _check_credentials,
+    _coerce_numbers,
+    _deep_merge,
+    _drop,
+    _ensure,
+    _error,
+    _is_empty,
+    _notice,
+    _plain,
+    _put,
+    _require_mapping,
+    _sorted,
+    is_numeric_key,
+    iter_secret_refs,
 )
-
-# Canonical places where the chart resolves a `password_secret_ref` into `${ENV}`.
-SECRET_REF_PATHS: tuple[tuple[str, ...], ...] = (
-    ("global", "stores", "response_cache", "redis", "connection"),
-    ("global", "stores", "response_cache", "valkey", "connection"),
-    ("global", "stores", "response_cache", "milvus", "connection", "auth"),
+from semantic_router_operator.configtables import (
+    _BACKEND_KEYS,
+    _CLASSIFIER_BLOCKS,
+    _EFFORT_TYPES,
+    _HALLUCINATION_BLOCKS,
+    _HYBRID_IGNORED,
+    _INTEGRATION_KEYS,
+    _MILVUS_DEFAULT_DATABASE,
+    _MODEL_CATALOG_KEYS,
+    _MODULE_MODEL_REFS,
+    _PROVIDER_DEFAULT_KEYS,
+    _REASONING_FAMILY_KEYS,
+    _RETIRED_CACHE_FIELDS,
+    _RETIRED_MODULE_FIELDS,
+    _ROUTER_KEYS,
+    _ROUTING_KEYS,
+    _SERVICE_KEYS,
+    _SIGNAL_KEYS,
+    _STORE_KEYS,
+    _STREAMED_BODY_KEYS,
+    CANONICAL_TOP_LEVEL_KEYS,
+    CANONICAL_VERSION,
+    LEGACY_EFFORT_LEVELS,
+    SEED_SECTIONS,
+    TOOLS_DB_PATH,
 )
-# Canonical places where the chart resolves an `api_key_secret_ref` into `${ENV}`.
-API_KEY_REF_PATHS: tuple[tuple[str, ...], ...] = (("global", "stores", "response_cache", "qdrant"),)
-_SECRET_REF_KEYS = {
-    "password_secret_ref": SECRET_REF_PATHS,
-    "api_key_secret_ref": API_KEY_REF_PATHS,
-}
-
-SEED_SECTIONS = (
-    "bert_model",
-    "semantic_cache",
-    "tools",
-    "prompt_guard",
-    "classifier",
-    "reasoning_families",
-    "api",
-    "observability",
-)
-
-Path: TypeAlias = tuple[str | int, ...]
-
-# --- The legacy → canonical tables of `vllm-sr config migrate` (place_global_block) ---
-
-_ROUTER_KEYS = frozenset(
-    {
-        "strategy",
-        "auto_model_name",
-        "auto_model_names",
-        "include_config_models_in_list",
-        "clear_route_cache",
-        "model_selection",
-    }
-)
-_STREAMED_BODY_KEYS = {
-    "streamed_body_mode": "enabled",
-    "max_streamed_body_bytes": "max_bytes",
-    "streamed_body_timeout_sec": "timeout_sec",
-}
-_SERVICE_KEYS = frozenset(
-    {"response_api", "router_replay", "api", "observability", "authz", "ratelimit"}
-)
-# semantic_cache is the legacy name of response_cache (migrate renames it).
-_STORE_KEYS = {
-    "semantic_cache": "response_cache",
-    "response_cache": "response_cache",
-    "memory": "memory",
-    "vector_store": "vector_store",
-}
-_INTEGRATION_KEYS = frozenset({"tools", "looper"})
-_MODEL_CATALOG_KEYS: dict[str, tuple[str, ...]] = {
-    "system_models": ("model_catalog", "system"),
-    "external_models": ("model_catalog", "external"),
-    "embedding_models": ("model_catalog", "embeddings", "semantic"),
-    "prompt_compression": ("model_catalog", "modules", "prompt_compression"),
-    "modality_detector": ("model_catalog", "modules", "modality_detector"),
-}
-# Module blocks that get a default `model_ref` when they name a `model_id`.
-_MODULE_MODEL_REFS = {"prompt_guard": "prompt_guard", "feedback_detector": "feedback_detector"}
-_CLASSIFIER_BLOCKS = {
-    "category_model": ("domain", "domain_classifier"),
-    "pii_model": ("pii", "pii_classifier"),
-    "mcp_category_model": ("mcp", None),
-    "preference_model": ("preference", None),
-}
-_HALLUCINATION_BLOCKS = {
-    "fact_check_model": ("fact_check", "fact_check_classifier"),
-    "hallucination_model": ("detector", "hallucination_detector"),
-    "nli_model": ("explainer", "hallucination_explainer"),
-}
-# Legacy flat signal lists → routing.signals.<canonical> (LEGACY_SIGNAL_KEY_TO_CANONICAL).
-_SIGNAL_KEYS = {
-    "keyword_rules": "keywords",
-    "embedding_rules": "embeddings",
-    "categories": "domains",
-    "fact_check_rules": "fact_check",
-    "user_feedback_rules": "user_feedbacks",
-    "reask_rules": "reasks",
-    "preference_rules": "preferences",
-    "language_rules": "language",
-    "context_rules": "context",
-    "structure_rules": "structure",
-    "complexity_rules": "complexity",
-    "modality_rules": "modality",
-    "role_bindings": "role_bindings",
-    "jailbreak": "jailbreak",
-    "hallucination": "hallucination",
-    "pii": "pii",
-    "kb": "kb",
-    "conversation": "conversation",
-    "events": "events",
-    "metadata": "metadata",
-    "classifiers": "classifiers",
-    "input_modality": "input_modality",
-}
-_ROUTING_KEYS = frozenset({"signals", "decisions"})
-_PROVIDER_DEFAULT_KEYS = {"default_model": "model", "default_reasoning_effort": "reasoning_effort"}
-# Legacy ways to declare backends: the CR declares them in spec.vllmEndpoints instead.
-_BACKEND_KEYS = frozenset({"model_config", "vllm_endpoints", "provider_profiles"})
-
-# Settings the router (v0.4.0) reads but does not act on for some backends: left out of the
-# router config, with the reason given in the notice.
-_HYBRID_IGNORED = ("max_entries", "eviction_policy")
-_MILVUS_DEFAULT_DATABASE = "default"
-
-# Documented legacy fields the v0.3 contract has no place for, keyed by their path under the
-# response cache (or module) block, with the reason given in the notice.
-_RETIRED_CACHE_FIELDS: dict[tuple[str, ...], str] = {
-    ("hnsw",): "the v0.3 response cache has no HNSW settings",
-    ("redis", "development", "verbose_errors"): "not a v0.3 Redis cache setting",
-    ("valkey", "development", "verbose_errors"): "not a v0.3 Valkey cache setting",
-    ("milvus", "development", "verbose_errors"): "not a v0.3 Milvus cache setting",
-    ("milvus", "performance"): "not a v0.3 Milvus cache setting",
-    (
-        "milvus",
-        "data_management",
-    ): "not a v0.3 Milvus cache setting (entry lifetime is ttl_seconds)",
-}
-_RETIRED_MODULE_FIELDS: dict[tuple[str, ...], str] = {
-    ("prompt_guard", "use_modernbert"): "v0.3 selects the prompt guard variant with `variant`",
-    ("classifier", "pii_model", "use_modernbert"): "not a v0.3 PII classifier setting",
-}
-
-# Keys whose string values are numbers written as strings (CRDs store ratios as strings):
-# every `*threshold` of the v0.3 contract is a number except the boolean switch below.
-_NUMERIC_KEY_SUFFIX = "threshold"
-_NUMERIC_KEYS = frozenset({"sample_rate", "rate"})
-_NON_NUMERIC_KEYS = frozenset({"adaptive_threshold"})
-
-# Keys holding credentials: a literal value would be rendered into a ConfigMap.
-_CREDENTIAL_KEYS = frozenset({"password", "api_key", "access_key", "auth_token", "api_keys"})
-_ENV_REFERENCE = re.compile(r"^\$\{[A-Za-z_][A-Za-z0-9_]*\}$")
-
-# The efforts a legacy `reasoning_effort` family passed through (low | medium | high). v0.3
-# requires effort families to list their levels, so a legacy family without them gets these.
-LEGACY_EFFORT_LEVELS = ("low", "medium", "high")
-_EFFORT_TYPES = frozenset({"reasoning_effort", "top_level_reasoning_effort"})
-
-_REASONING_FAMILY_KEYS = frozenset(
-    {
-        "type",
-        "parameter",
-        "activation_parameter",
-        "effort_flags",
-        "levels",
-        "default",
-        "modes",
-        "default_mode",
-        "disabled",
-    }
-)
-
-
-class RouterConfigError(ValueError):
-    """``spec.config`` cannot be translated; ``field`` is the offending ``spec.config.<path>``."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
 
 
 @dataclass(frozen=True)
@@ -254,7 +115,23 @@ def to_canonical(config: Mapping[str, Any] | None) -> CanonicalConfig:
         raise _error((), "must be a mapping of router config sections")
     _check_credentials(source, ())
     source = _coerce_numbers(source, ())
+    _check_sections(source)
+    notices: list[str] = []
+    translated = _translate(source, notices)
+    canonical = _canonical_sections(source)
+    merged = _deep_merge(translated, canonical)
+    return CanonicalConfig(
+        config=_sorted(merged),
+        reasoning_families=_reasoning_families(source.get("reasoning_families")),
+        notices=tuple(notices),
+    )
 
+
+# --- sections ------------------------------------------------------------------------
+
+
+def _check_sections(source: dict[str, Any]) -> None:
+    """Every top-level key is a seed or canonical section; backends are not config."""
     unknown = sorted(key for key in source if not _is_known_key(key))
     if unknown:
         key = unknown[0]
@@ -271,7 +148,9 @@ def to_canonical(config: Mapping[str, Any] | None) -> CanonicalConfig:
             "spec.config.providers.models (canonical v0.3)",
         )
 
-    notices: list[str] = []
+
+def _translate(source: dict[str, Any], notices: list[str]) -> dict[str, Any]:
+    """The seed sections, each translated to its canonical home."""
     translated: dict[str, Any] = {"version": CANONICAL_VERSION}
     global_config = _translate_global(source, notices)
     if global_config:
@@ -289,17 +168,7 @@ def to_canonical(config: Mapping[str, Any] | None) -> CanonicalConfig:
     evaluation = _translate_evaluation(source)
     if evaluation is not None:
         translated["evaluation"] = evaluation
-
-    canonical = _canonical_sections(source)
-    merged = _deep_merge(translated, canonical)
-    return CanonicalConfig(
-        config=_sorted(merged),
-        reasoning_families=_reasoning_families(source.get("reasoning_families")),
-        notices=tuple(notices),
-    )
-
-
-# --- sections ------------------------------------------------------------------------
+    return translated
 
 
 def _is_known_key(key: str) -> bool:
@@ -398,51 +267,64 @@ def _translate_model_catalog(
     for key, target in sorted(_MODEL_CATALOG_KEYS.items()):
         if not _is_empty(source.get(key)):
             _put(out, target, source[key])
-
     if not _is_empty(source.get("bert_model")):
-        bert = _require_mapping(source["bert_model"], ("bert_model",))
-        semantic = _ensure(out, ("model_catalog", "embeddings", "semantic"))
-        if "model_id" in bert:
-            semantic.setdefault("bert_model_path", bert["model_id"])
-        if "use_cpu" in bert:
-            semantic.setdefault("use_cpu", bert["use_cpu"])
-        if "threshold" in bert:
-            embedding_config = _ensure(semantic, ("embedding_config",))
-            embedding_config.setdefault("min_score_threshold", bert["threshold"])
-        for extra in sorted(set(bert) - {"model_id", "use_cpu", "threshold"}):
-            raise _error(
-                ("bert_model", extra),
-                "unknown bert_model field; bert_model takes model_id, threshold and use_cpu "
-                "(other embedding settings go in global.model_catalog.embeddings.semantic)",
-            )
-
+        _translate_bert_model(source["bert_model"], out)
     for key, model_ref in sorted(_MODULE_MODEL_REFS.items()):
-        if _is_empty(source.get(key)):
-            continue
-        module = _require_mapping(source[key], (key,))
-        for retired, reason in sorted(_RETIRED_MODULE_FIELDS.items()):
-            if retired[0] == key and _drop(module, retired[1:]):
-                notices.append(_notice(retired, reason))
-        if key == "prompt_guard":
-            _check_prompt_guard_protocol(module)
-        if "model_id" in module:
-            module.setdefault("model_ref", model_ref)
-        _put(out, ("model_catalog", "modules", key), module)
-
+        if not _is_empty(source.get(key)):
+            _translate_module(key, model_ref, source[key], out, notices)
     if not _is_empty(source.get("classifier")):
-        classifier = _require_mapping(source["classifier"], ("classifier",))
-        for retired, reason in sorted(_RETIRED_MODULE_FIELDS.items()):
-            if retired[0] == "classifier" and _drop(classifier, retired[1:]):
-                notices.append(_notice(retired, reason))
-        _place_model_blocks(classifier, ("classifier",), _CLASSIFIER_BLOCKS, out, ("classifier",))
-
+        _translate_classifier(source["classifier"], out, notices)
     if not _is_empty(source.get("hallucination_mitigation")):
-        key = "hallucination_mitigation"
-        block = _require_mapping(source[key], (key,))
-        enabled = block.pop("enabled", None)
-        _place_model_blocks(block, (key,), _HALLUCINATION_BLOCKS, out, (key,))
-        if enabled is not None:
-            _put(out, ("model_catalog", "modules", "hallucination_mitigation", "enabled"), enabled)
+        _translate_hallucination(source["hallucination_mitigation"], out)
+
+
+def _translate_bert_model(value: Any, out: dict[str, Any]) -> None:
+    bert = _require_mapping(value, ("bert_model",))
+    semantic = _ensure(out, ("model_catalog", "embeddings", "semantic"))
+    if "model_id" in bert:
+        semantic.setdefault("bert_model_path", bert["model_id"])
+    if "use_cpu" in bert:
+        semantic.setdefault("use_cpu", bert["use_cpu"])
+    if "threshold" in bert:
+        embedding_config = _ensure(semantic, ("embedding_config",))
+        embedding_config.setdefault("min_score_threshold", bert["threshold"])
+    for extra in sorted(set(bert) - {"model_id", "use_cpu", "threshold"}):
+        raise _error(
+            ("bert_model", extra),
+            "unknown bert_model field; bert_model takes model_id, threshold and use_cpu "
+            "(other embedding settings go in global.model_catalog.embeddings.semantic)",
+        )
+
+
+def _translate_module(
+    key: str, model_ref: str, value: Any, out: dict[str, Any], notices: list[str]
+) -> None:
+    module = _require_mapping(value, (key,))
+    for retired, reason in sorted(_RETIRED_MODULE_FIELDS.items()):
+        if retired[0] == key and _drop(module, retired[1:]):
+            notices.append(_notice(retired, reason))
+    if key == "prompt_guard":
+        _check_prompt_guard_protocol(module)
+    if "model_id" in module:
+        module.setdefault("model_ref", model_ref)
+    _put(out, ("model_catalog", "modules", key), module)
+
+
+def _translate_classifier(value: Any, out: dict[str, Any], notices: list[str]) -> None:
+    classifier = _require_mapping(value, ("classifier",))
+    for retired, reason in sorted(_RETIRED_MODULE_FIELDS.items()):
+        if retired[0] == "classifier" and _drop(classifier, retired[1:]):
+            notices.append(_notice(retired, reason))
+    _place_model_blocks(classifier, ("classifier",), _CLASSIFIER_BLOCKS, out, ("classifier",))
+
+
+def _translate_hallucination(value: Any, out: dict[str, Any]) -> None:
+    key = "hallucination_mitigation"
+    block = _require_mapping(value, (key,))
+    enabled = block.pop("enabled", None)
+    _place_model_blocks(block, (key,), _HALLUCINATION_BLOCKS, out, (key,))
+    if enabled is not None:
+        _put(out, ("model_catalog", "modules", "hallucination_mitigation", "enabled"), enabled)
 
 
 def _place_model_blocks(
@@ -545,225 +427,6 @@ def _reasoning_families(value: Any) -> dict[str, dict[str, Any]]:
             family["levels"] = list(LEGACY_EFFORT_LEVELS)
         out[name] = _sorted(family)
     return out
-
-
-# --- input checks ----------------------------------------------------------------------
-
-
-def _check_credentials(value: Any, path: Path) -> None:
-    if isinstance(value, list):
-        for index, item in enumerate(value):
-            _check_credentials(item, (*path, index))
-        return
-    if not isinstance(value, dict):
-        return
-    for key, item in value.items():
-        here = (*path, key)
-        if key in _SECRET_REF_KEYS:
-            _check_secret_ref(item, here, value)
-        elif key in _CREDENTIAL_KEYS:
-            _check_no_literal_credential(item, here)
-        else:
-            _check_credentials(item, here)
-
-
-def _check_secret_ref(ref: Any, path: Path, parent: Mapping[str, Any]) -> None:
-    owner = tuple(str(part) for part in path[:-1])
-    ref_key = str(path[-1])
-    places = _SECRET_REF_KEYS[ref_key]
-    if _canonical_store_path(owner) not in places:
-        allowed = " or ".join("semantic_cache." + ".".join(p[3:]) for p in places)
-        raise _error(
-            path,
-            f"{ref_key} is only supported at {allowed}; reference other "
-            "credentials with a ${ENV_VAR} bound through spec.env",
-        )
-    literal = "api_key" if ref_key == "api_key_secret_ref" else "password"
-    if not isinstance(ref, dict):
-        raise _error(path, "must be {name: <Secret name>, key: <key in the Secret>}")
-    for part in ("name", "key"):
-        if not isinstance(ref.get(part), str) or not ref[part]:
-            raise _error(
-                (*path, part),
-                f"is required: the Secret {part} holding the password",
-            )
-    for extra in sorted(set(ref) - {"name", "key", "optional"}):
-        raise _error((*path, extra), f"unknown field; {ref_key} takes name, key and optional")
-    if "optional" in ref and not isinstance(ref["optional"], bool):
-        raise _error((*path, "optional"), "must be true or false")
-    if not _is_empty(parent.get(literal)):
-        raise _error(
-            (*path[:-1], literal),
-            f"set either {literal} or {ref_key}, not both (the chart fills {literal} from "
-            "the Secret)",
-        )
-
-
-def _canonical_store_path(owner: tuple[str, ...]) -> tuple[str, ...]:
-    """Map where a secret ref sits in the input to where the chart looks for it."""
-    if owner[:1] in {("semantic_cache",), ("response_cache",)}:
-        return ("global", "stores", "response_cache", *owner[1:])
-    return owner
-
-
-def _check_no_literal_credential(value: Any, path: Path) -> None:
-    items = value if isinstance(value, list) else [value]
-    for item in items:
-        if isinstance(item, str) and (item == "" or _ENV_REFERENCE.match(item)):
-            continue
-        if item is None:
-            continue
-        raise _error(
-            path,
-            "a literal credential would be stored in a ConfigMap; keep it in a Secret and "
-            "reference it (password_secret_ref {name, key} for the response cache, or a "
-            "${ENV_VAR} bound through spec.env)",
-        )
-
-
-def _coerce_numbers(value: Any, path: Path) -> Any:
-    if isinstance(value, list):
-        return [_coerce_numbers(item, (*path, index)) for index, item in enumerate(value)]
-    if not isinstance(value, dict):
-        return value
-    out: dict[str, Any] = {}
-    for key, item in value.items():
-        here = (*path, key)
-        if isinstance(item, str) and is_numeric_key(key):
-            out[key] = _number(item, here)
-        else:
-            out[key] = _coerce_numbers(item, here)
-    return out
-
-
-def is_numeric_key(key: str) -> bool:
-    """True for config keys whose string values are read as numbers (``"0.6"`` → 0.6)."""
-    if key in _NON_NUMERIC_KEYS:
-        return False
-    return key.endswith(_NUMERIC_KEY_SUFFIX) or key in _NUMERIC_KEYS
-
-
-def _number(text: str, path: Path) -> int | float | str:
-    """``"0.6"`` → 0.6, ``"5"`` → 5; a ``${ENV}`` reference stays for the router to expand."""
-    value = text.strip()
-    if _ENV_REFERENCE.match(value):
-        return value
-    try:
-        return int(value)
-    except ValueError:
-        pass
-    try:
-        number = float(value)
-    except ValueError:
-        number = math.nan
-    if not math.isfinite(number):
-        raise _error(path, f'must be a number (e.g. 0.6 or "0.6"), got {text!r}')
-    return number
-
-
-# --- plain-data helpers ----------------------------------------------------------------
-
-
-def _plain(value: Any, path: Path) -> Any:
-    """Deep-copy into plain dicts and lists, rejecting non-string mapping keys."""
-    if isinstance(value, Mapping):
-        out: dict[str, Any] = {}
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise _error(path, f"keys must be strings, got {key!r}")
-            out[key] = _plain(item, (*path, key))
-        return out
-    if isinstance(value, list | tuple):
-        return [_plain(item, (*path, index)) for index, item in enumerate(value)]
-    return value
-
-
-def _is_empty(value: Any) -> bool:
-    return value is None or (isinstance(value, str | list | dict) and len(value) == 0)
-
-
-def _require_mapping(value: Any, path: Path) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise _error(path, f"must be a mapping, got {type(value).__name__}")
-    return value
-
-
-def _ensure(target: dict[str, Any], path: Sequence[str]) -> dict[str, Any]:
-    node = target
-    for key in path:
-        child = node.get(key)
-        if not isinstance(child, dict):
-            child = {}
-            node[key] = child
-        node = child
-    return node
-
-
-def _put(target: dict[str, Any], path: Sequence[str], value: Any) -> None:
-    _ensure(target, path[:-1]).setdefault(path[-1], value)
-
-
-def _drop(block: dict[str, Any], path: Sequence[str]) -> bool:
-    """Remove ``block[path]``; prune parents it leaves empty. True when something went."""
-    parents: list[tuple[dict[str, Any], str]] = []
-    node: Any = block
-    for key in path[:-1]:
-        if not isinstance(node, dict) or not isinstance(node.get(key), dict):
-            return False
-        parents.append((node, key))
-        node = node[key]
-    if not isinstance(node, dict) or path[-1] not in node:
-        return False
-    del node[path[-1]]
-    for parent, key in reversed(parents):
-        if parent[key]:
-            break
-        del parent[key]
-    return True
-
-
-def _deep_merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for key, value in override.items():
-        current = out.get(key)
-        if isinstance(current, dict) and isinstance(value, dict):
-            out[key] = _deep_merge(current, value)
-        else:
-            out[key] = value
-    return out
-
-
-def _sorted(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {key: _sorted(value[key]) for key in sorted(value)}
-    if isinstance(value, list):
-        return [_sorted(item) for item in value]
-    return value
-
-
-def _format_path(path: Path) -> str:
-    text = "spec.config"
-    for part in path:
-        text += f"[{part}]" if isinstance(part, int) else f".{part}"
-    return text
-
-
-def _error(path: Path, message: str) -> RouterConfigError:
-    return RouterConfigError(_format_path(path), message)
-
-
-def _notice(path: Path, reason: str) -> str:
-    return f"{_format_path(path)} dropped: {reason}"
-
-
-def iter_secret_refs(config: Mapping[str, Any]) -> Iterator[tuple[tuple[str, ...], dict[str, Any]]]:
-    """Yield ``(connection path, password_secret_ref)`` for each ref in a canonical config."""
-    for owner in SECRET_REF_PATHS:
-        node: Any = config
-        for key in owner:
-            node = node.get(key) if isinstance(node, Mapping) else None
-        if isinstance(node, Mapping) and isinstance(node.get("password_secret_ref"), Mapping):
-            yield owner, dict(node["password_secret_ref"])
 
 
 __all__ = [

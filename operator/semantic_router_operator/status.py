@@ -326,3 +326,26 @@ def changed(previous: Mapping[str, Any] | None, fresh: Mapping[str, Any]) -> boo
     """True when writing `fresh` would change an owned key of `previous`."""
     previous = previous or {}
     return any(previous.get(key) != fresh.get(key) for key in OWNED_KEYS)
+
+
+def release_state(computed: Mapping[str, Any]) -> str | None:
+    """The state the release_state metric shows: helm's status of the release, "failed"
+    while the last helm run failed, nothing while there is no release."""
+    for cond in computed.get("conditions") or []:
+        if cond.get("type") == "ReleaseFailed" and cond.get("status") == "True":
+            return "failed"
+    release = computed.get("release") or {}
+    return str(release["status"]) if release.get("status") else None
+
+
+def reported(previous: Mapping[str, Any] | None, message: str) -> bool:
+    """True when the status already shows `message` as a failure (Ready False or
+    ReleaseFailed True)."""
+    for cond in (previous or {}).get("conditions") or []:
+        failing = (cond.get("type"), cond.get("status")) in (
+            ("Ready", "False"),
+            ("ReleaseFailed", "True"),
+        )
+        if failing and str(cond.get("message") or "").startswith(message):
+            return True
+    return False

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 from semantic_router_operator import discovery
-from semantic_router_operator.discovery import Address, BackendRef, KubeReadError
+from semantic_router_operator.discovery import Address, BackendRef
+from semantic_router_operator.kube import KubeApiError
 
 
 def service(name: str, namespace: str, labels: Mapping[str, str] | None = None, *ports: Any) -> Any:
@@ -27,7 +28,7 @@ class MemoryReader:
 
     async def get(self, path: str) -> dict[str, Any] | None:
         if self.fail and self.fail in path:
-            raise KubeReadError(f"reading {path} failed: connection refused")
+            raise KubeApiError(f"reading {path} failed: connection refused")
         obj: dict[str, Any] | None = self.objects.get(path)
         return obj
 
@@ -216,7 +217,7 @@ async def test_no_resolved_backend_logs_no_backends_found(caplog: pytest.LogCapt
 
 
 async def test_api_trouble_is_raised_not_mistaken_for_a_missing_backend() -> None:
-    with pytest.raises(KubeReadError):
+    with pytest.raises(KubeApiError):
         await discovery.resolve([kserve("a", "x")], "ai", MemoryReader({}, fail="inference"))
 
 

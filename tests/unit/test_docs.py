@@ -227,7 +227,7 @@ def _literals(parts: Sequence[str | None]) -> tuple[str, ...]:
 def source_templates() -> tuple[Template, ...]:
     """Every string expression of the operator package with at least two words in it."""
     found: list[Template] = []
-    for path in sorted(PACKAGE.glob("*.py")):
+    for path in sorted(PACKAGE.rglob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         inner: set[int] = set()
         for node in ast.walk(tree):
@@ -257,7 +257,7 @@ def source_templates() -> tuple[Template, ...]:
 def source_constants() -> frozenset[str]:
     """Every string constant of the operator package."""
     out: set[str] = set()
-    for path in sorted(PACKAGE.glob("*.py")):
+    for path in sorted(PACKAGE.rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Constant) and isinstance(node.value, str):
                 out.add(node.value)
@@ -390,7 +390,7 @@ def _named_calls(tree: ast.AST) -> Iterator[tuple[str, ast.Call]]:
 def operator_reasons() -> frozenset[str]:
     """Every condition or event reason the operator can set."""
     reasons = set(typing.get_args(release.Reason))
-    for path in sorted(PACKAGE.glob("*.py")):
+    for path in sorted(PACKAGE.rglob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for name, call in _named_calls(tree):
             for keyword in call.keywords:

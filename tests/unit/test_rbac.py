@@ -159,7 +159,7 @@ def api_reads() -> dict[Rule, set[str]]:
     The operator writes nothing through the API itself (helm does, and kopf for the
     SemanticRouter): every path it builds is a read."""
     reads: dict[Rule, set[str]] = {}
-    trees = {path: ast.parse(path.read_text()) for path in sorted(PACKAGE.glob("*.py"))}
+    trees = {path: ast.parse(path.read_text()) for path in sorted(PACKAGE.rglob("*.py"))}
     constants = {
         target.id: stmt.value.value
         for tree in trees.values()
@@ -273,18 +273,18 @@ def test_the_operator_source_reads_the_kinds_discovery_status_and_storage_need()
     assert expected <= set(reads), f"reads found: {sorted(reads)}"
 
 
-# The operator's own writes: ApiReader.merge_patch, used by the drift timer for the status
+# The operator's own writes: KubeClient.merge_patch, used by the drift timer for the status
 # of its SemanticRouters and one annotation on them (kopf's verbs, KOPF_NEEDS); their
 # paths are literal and scanned like the reads.
-OWN_WRITES = {("discovery.py", "patch")}
+OWN_WRITES = {("kube.py", "patch")}
 
 
 def test_the_operator_talks_to_the_api_only_through_reads_this_test_sees() -> None:
     """The path scan above sees every API call only if the operator makes them as plain
-    HTTP GETs of literal paths (its ApiReader): no client library, no writing verb but
+    HTTP GETs of literal paths (its KubeClient): no client library, no writing verb but
     its merge patches of SemanticRouters (OWN_WRITES)."""
     problems = []
-    for path in sorted(PACKAGE.glob("*.py")):
+    for path in sorted(PACKAGE.rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Import | ast.ImportFrom):
                 names = [a.name for a in node.names] if isinstance(node, ast.Import) else []

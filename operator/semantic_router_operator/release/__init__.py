@@ -1,0 +1,111 @@
+"""Helm releases of SemanticRouters: the only package that runs helm.
+
+Modules: `model` (settings, release, revision, errors, the `ReleaseManager` protocol),
+`commands` (helm command lines and payloads), `failures` (stderr classification, scrubbing),
+`history` (recovery, rollback and ownership decisions), `chart` (Chart.yaml), `helm` (the
+runner and `HelmReleases`). Every public name is importable from this package.
+"""
+
+from semantic_router_operator.release.chart import (
+    read_chart_name,
+    read_chart_version,
+)
+from semantic_router_operator.release.commands import (
+    parse_major,
+    release_json,
+    rollback_args,
+    template_args,
+    uninstall_args,
+    upgrade_args,
+    values_payload,
+    wait_flags,
+)
+from semantic_router_operator.release.failures import (
+    classify,
+    scrub,
+    secret_strings,
+    summarize,
+    validate_target,
+)
+from semantic_router_operator.release.helm import (
+    HelmCommand,
+    HelmCommandError,
+    HelmReleases,
+    utcnow,
+)
+from semantic_router_operator.release.history import (
+    Ownership,
+    Recovery,
+    already_deployed,
+    last_good_revision,
+    ownership,
+    parse_history,
+    parse_release,
+    parse_time,
+    plan_recovery,
+    plan_rollback_after_failure,
+    split_chart,
+)
+from semantic_router_operator.release.model import (
+    DESCRIPTION_PREFIX,
+    GOOD,
+    MAX_STDERR,
+    OWNER_LABEL,
+    PENDING,
+    SUPPORTED_MAJORS,
+    Reason,
+    ReleaseError,
+    ReleaseInfo,
+    ReleaseManager,
+    ReleaseSettings,
+    Revision,
+    describe,
+    digest_from_description,
+)
+
+__all__ = [
+    "DESCRIPTION_PREFIX",
+    "GOOD",
+    "MAX_STDERR",
+    "OWNER_LABEL",
+    "PENDING",
+    "SUPPORTED_MAJORS",
+    "HelmCommand",
+    "HelmCommandError",
+    "HelmReleases",
+    "Ownership",
+    "Reason",
+    "Recovery",
+    "ReleaseError",
+    "ReleaseInfo",
+    "ReleaseManager",
+    "ReleaseSettings",
+    "Revision",
+    "already_deployed",
+    "classify",
+    "describe",
+    "digest_from_description",
+    "last_good_revision",
+    "ownership",
+    "parse_history",
+    "parse_major",
+    "parse_release",
+    "parse_time",
+    "plan_recovery",
+    "plan_rollback_after_failure",
+    "read_chart_name",
+    "read_chart_version",
+    "release_json",
+    "rollback_args",
+    "scrub",
+    "secret_strings",
+    "split_chart",
+    "summarize",
+    "template_args",
+    "uninstall_args",
+    "upgrade_args",
+    "utcnow",
+    "validate_target",
+    "values_payload",
+    "wait_flags",
+]

@@ -1,0 +1,1 @@
+"""Repository checks: the shape of the code itself."""
