@@ -6,7 +6,7 @@ unicode in any free-text field come out as data, never as template or YAML struc
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -53,8 +53,23 @@ def names_field(refused: pipeline.Refused, field: Field) -> bool:
     )
 
 
+def uses_resource_claims(objs: Sequence[Mapping[str, Any]]) -> bool:
+    """Dynamic resource claims, which the CRD documents for Kubernetes 1.31 and later."""
+    for obj in objs:
+        pod = (((obj.get("spec") or {}).get("template") or {}).get("spec")) or {}
+        containers = pod.get("containers") or []
+        if pod.get("resourceClaims") or any(
+            (c.get("resources") or {}).get("claims") for c in containers
+        ):
+            return True
+    return False
+
+
 def check_rendered(rendered: pipeline.Rendered) -> None:
-    for version in KUBERNETES_VERSIONS:
+    versions = (
+        KUBERNETES_VERSIONS[-1:] if uses_resource_claims(rendered.objs) else KUBERNETES_VERSIONS
+    )
+    for version in versions:
         validate_kubernetes(rendered.objs, version)
 
 
