@@ -55,8 +55,9 @@ manifests: $(if $(wildcard $(PY)),,$(VENV)/.installed) ## Regenerate the Semanti
 	$(PY) -m semantic_router_operator.crd > crds/vllm.ai_semanticrouters.yaml
 
 .PHONY: chart-docs
-chart-docs: $(if $(wildcard $(PY)),,$(VENV)/.installed) ## Regenerate the values table in the chart README from the values.yaml comments.
+chart-docs: $(if $(wildcard $(PY)),,$(VENV)/.installed) ## Regenerate the values tables in the READMEs of both charts from their values.yaml comments.
 	$(PY) scripts/chart_readme.py
+	$(PY) scripts/chart_readme.py --chart charts/semantic-router-operator
 
 .PHONY: docs
 docs: chart-docs ## Regenerate the generated docs: docs/crd-reference.md (from the models) and the chart README values table.
@@ -94,6 +95,17 @@ need-cluster = $(KUBECTL) get --raw /version --request-timeout=5s >/dev/null 2>&
 build: $(if $(wildcard $(PY)),,$(VENV)/.installed) ## Build the operator's wheel and sdist into out/dist.
 	$(PY) -m build --version >/dev/null 2>&1 || $(PY) -m pip install --quiet 'build>=1.2'
 	$(PY) -m build --outdir $(OUT)/dist .
+
+# The charts, linted and packaged as versioned archives (<name>-<version>.tgz) into DIST;
+# publish one with `helm push $(DIST)/<name>-<version>.tgz oci://<registry>/<path>` (docs/install.md).
+DIST   ?= dist
+CHARTS ?= charts/semantic-router charts/semantic-router-operator
+
+.PHONY: chart-package
+chart-package: | $(BIN)/helm4 ## Lint the charts (helm lint --strict) and package them into DIST=dist as <chart>-<version>.tgz (CHARTS=...).
+	@for chart in $(CHARTS); do $(BIN)/helm4 lint --strict "$$chart" || exit 1; done
+	mkdir -p $(DIST)
+	@for chart in $(CHARTS); do $(BIN)/helm4 package "$$chart" --destination $(DIST) || exit 1; done
 
 .PHONY: docker-build
 docker-build: ## Build the operator image with Docker (IMG=<registry>/semantic-router-operator:<tag>).
@@ -240,12 +252,12 @@ openshift-undeploy: $(if $(wildcard $(PY)),,$(VENV)/.installed) ## Remove the OL
 
 .PHONY: lint
 lint: dev ## Run ruff and mypy.
-	ruff check operator tests
-	ruff format --check operator tests
+	ruff check operator tests bench
+	ruff format --check operator tests bench
 	mypy
 
 .PHONY: test
-test: dev lint olm-tools ## Run every test tier: unit, chart, integration, reliability, dataplane, then e2e (on KUBECONFIG's cluster, else on a local control plane started and stopped for the run).
+test: dev lint olm-tools ## Run every test tier: unit, repository, chart, integration, reliability, dataplane, then e2e (on KUBECONFIG's cluster, else on a local control plane started and stopped for the run).
 	./scripts/pytest.sh tests --ignore=tests/e2e
 	./scripts/pytest.sh tests/e2e -p no:cacheprovider
 
@@ -257,5 +269,5 @@ e2e: dev ## Run the end-to-end tier alone: on KUBECONFIG's cluster when set, els
 
 # Benchmarks are not tests: they measure and write docs/benchmarks.md; nothing asserts on timing.
 .PHONY: bench
-bench: $(if $(wildcard $(PY)),,$(VENV)/.installed) $(BIN)/helm4 $(BIN)/helm3 ## Run the benchmarks (about 6 minutes on 2 cores) and rewrite docs/benchmarks.md with the figures.
+bench: $(if $(wildcard $(PY)),,$(VENV)/.installed) $(BIN)/helm4 $(BIN)/helm3 control-plane ## Run the benchmarks (about 20 minutes on 2 cores; section 7 on the local control plane) and rewrite docs/benchmarks.md with the figures.
 	$(PY) -m bench.run --output docs/benchmarks.md

@@ -97,7 +97,7 @@ async def change_all(env: Env, fleet: Fleet, replicas: int) -> None:
 
     async def one(namespace: str, name: str) -> None:
         async with gate:
-            await env.patch_spec(namespace, name, changed)
+            await env.patch_spec(name, changed, namespace)
 
     await asyncio.gather(*(one(namespace, name) for namespace, name in fleet.members))
 

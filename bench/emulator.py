@@ -1,5 +1,5 @@
-"""The Kubernetes API the benchmarks run against: the integration tests' emulator, with
-counters.
+"""The Kubernetes API the benchmarks run against: the tests' emulator
+(`tests.support.cluster`), with counters.
 
 Requests are told apart by their User-Agent: the operator's (kopf and its own reads),
 the release store's (what helm would write: release Secrets, the Deployment) and the
@@ -24,8 +24,9 @@ from typing import Any
 import attrs
 import kmock
 from kmock._internal import enums, rendering
+from semantic_router_operator import owned
 
-from tests.integration.cluster import CORE_RESOURCES, KSERVE, OPTIONAL_RESOURCES, Cluster
+from tests.support.cluster import KSERVE, Cluster
 
 __all__ = ["KSERVE", "BenchCluster"]
 
@@ -50,10 +51,15 @@ def is_startup(action: str, resource: str) -> bool:
     """True for API discovery and kopf's own lists and watches (counted per process)."""
     if resource.startswith("/"):
         return True
-    return resource in STARTUP_RESOURCES and action in ("list", "watch")
+    if resource == "selfsubjectaccessreviews":
+        return True
+    startup = STARTUP_RESOURCES | OWNED_PLURALS
+    return resource in startup and action in ("list", "watch")
 
 
 STARTUP_RESOURCES = {"customresourcedefinitions", ROUTERS_PLURAL, "namespaces"}
+# The owned-object watches: one list and watch per kind, and an access review per kind.
+OWNED_PLURALS = {kind.plural for kind in owned.KINDS}
 
 _DIRECT_ACTIONS = {
     enums.action.FETCH: "_serve_fetch",
@@ -84,7 +90,7 @@ class _DirectDispatch(kmock.KubernetesScaffold):
 
 @attrs.define(kw_only=True)
 class BenchCluster(Cluster, _DirectDispatch):
-    """The integration tests' emulator, counting the operator's requests."""
+    """The tests' emulator, counting the operator's requests."""
 
     # (action, plural) → number of operator requests.
     counts: collections.Counter[tuple[str, str]] = attrs.field(factory=collections.Counter)
@@ -94,18 +100,12 @@ class BenchCluster(Cluster, _DirectDispatch):
     revisions: dict[Key, int] = attrs.field(factory=dict)
     # SemanticRouter → monotonic time its Deployment was last read by the operator.
     checked: dict[Key, float] = attrs.field(factory=dict)
+    # Deployment (namespace, name) → monotonic time it was last created.
+    created: dict[Key, float] = attrs.field(factory=dict)
+    # SemanticRouter → monotonic time of the latest status write that changed its phase.
+    phase_changed: dict[Key, float] = attrs.field(factory=dict)
     _by_resource: dict[Any, dict[Any, None]] = attrs.field(factory=dict, init=False)
     _by_namespace: dict[Any, dict[Any, None]] = attrs.field(factory=dict, init=False)
-
-    @classmethod
-    def with_resources(cls, *optional: str) -> BenchCluster:
-        """The core resources and the CRD, plus `optional` ones (KSERVE, ROUTES)."""
-        cluster = cls()
-        for resource, info in CORE_RESOURCES.items():
-            cluster.serve(resource, **info)
-        for resource in optional:
-            cluster.serve(resource, **OPTIONAL_RESOURCES[resource])
-        return cluster
 
     def reset_counts(self) -> None:
         self.counts.clear()
@@ -121,6 +121,16 @@ class BenchCluster(Cluster, _DirectDispatch):
         return sum(1 for seen in self.revisions.values() if seen >= revision)
 
     async def _handle(self, request: rendering.Request) -> Any:
+        if str(request.url.path).endswith("/selfsubjectaccessreviews"):
+            # The benchmarks' operator may do anything (as under an admin's credentials):
+            # its owned-object watches ask before watching each kind.
+            self.counts[("create", "selfsubjectaccessreviews")] += 1
+            review = request.data if isinstance(request.data, dict) else {}
+
+            async def allowed(_: rendering.Request) -> dict[str, Any]:
+                return {**review, "status": {"allowed": True}}
+
+            return await rendering.Response.guess(allowed)(request)
         source = source_of(request)
         plural = request.resource.plural if request.resource is not None else ""
         if source == "operator":
@@ -137,6 +147,10 @@ class BenchCluster(Cluster, _DirectDispatch):
             self._note_phase(request)
         if request.action == enums.action.CREATE and request.resource is not None:
             self._index(request)
+            if plural == "deployments":
+                meta = request.data.get("metadata", {}) if isinstance(request.data, dict) else {}
+                key = (str(request.namespace or meta.get("namespace")), str(meta.get("name")))
+                self.created[key] = time.monotonic()
         return response
 
     def _get_resources(self) -> list[Any]:
@@ -157,6 +171,8 @@ class BenchCluster(Cluster, _DirectDispatch):
         status = data.get("status") or {}
         key = (str(request.namespace), str(request.name))
         if status.get("phase"):
+            if self.phases.get(key) != str(status["phase"]):
+                self.phase_changed[key] = time.monotonic()
             self.phases[key] = str(status["phase"])
         revision = (status.get("release") or {}).get("revision")
         if revision:

@@ -1,4 +1,5 @@
-"""What the operator benchmarks share: the emulated cluster, the operator process, the CRs.
+"""What the operator benchmarks share: the emulated cluster and the driver's client (the
+tests' harness, `tests.support.harness`), the operator process, the CRs.
 
 The emulator runs in this process; the operator runs in a child process (so that its
 memory is its own), started with `bench.operator_proc`.
@@ -16,7 +17,7 @@ import signal
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,13 +25,15 @@ from typing import Any
 import aiohttp
 import kmock
 import yaml
+from semantic_router_operator.settings import Settings
 
 from bench.emulator import DRIVER_AGENT, KSERVE, BenchCluster
+from tests.support.cluster import Client
+from tests.support.harness import ApiEnv, router_object
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "samples"
 SIMPLE = SAMPLES / "vllm.ai_v1alpha1_semanticrouter_simple.yaml"
-NAMESPACE = "default"
 STARTUP_TIMEOUT = 60.0
 
 
@@ -42,15 +45,6 @@ class BenchError(RuntimeError):
 def _sample_spec(path: Path) -> dict[str, Any]:
     spec: dict[str, Any] = yaml.safe_load(path.read_text())["spec"]
     return spec
-
-
-def router(name: str, spec: Mapping[str, Any], namespace: str = NAMESPACE) -> dict[str, Any]:
-    return {
-        "apiVersion": "vllm.ai/v1alpha1",
-        "kind": "SemanticRouter",
-        "metadata": {"name": name, "namespace": namespace},
-        "spec": copy.deepcopy(dict(spec)),
-    }
 
 
 @dataclass(frozen=True)
@@ -74,7 +68,9 @@ class Fleet:
 
     def routers(self) -> list[dict[str, Any]]:
         spec = _sample_spec(SIMPLE)
-        return [router(name, spec, namespace) for namespace, name in self.members]
+        return [
+            router_object(name, copy.deepcopy(spec), namespace) for namespace, name in self.members
+        ]
 
     def prerequisites(self) -> list[dict[str, Any]]:
         """The simple sample's InferenceService in every namespace, and its StorageClass."""
@@ -97,61 +93,24 @@ class Fleet:
         return [storage_class, *isvcs]
 
 
-_COLLECTIONS = {
-    "InferenceService": "/apis/serving.kserve.io/v1beta1/namespaces/{namespace}/inferenceservices",
-    "StorageClass": "/apis/storage.k8s.io/v1/storageclasses",
-    "SemanticRouter": "/apis/vllm.ai/v1alpha1/namespaces/{namespace}/semanticrouters",
-}
-
-
 @dataclass
-class Env:
+class Env(ApiEnv):
     """The emulated API server and a driver client (requests not counted as the operator's)."""
 
     cluster: BenchCluster
-    url: str
-    session: aiohttp.ClientSession
-
-    async def call(self, method: str, path: str, body: Any = None) -> Any:
-        headers = {"Content-Type": "application/merge-patch+json"} if method == "PATCH" else {}
-        async with self.session.request(
-            method, self.url + path, json=body, headers=headers
-        ) as response:
-            payload = await response.json(content_type=None)
-            if response.status >= 400:
-                raise BenchError(f"{method} {path}: HTTP {response.status}: {payload}")
-            return payload
-
-    async def create(self, obj: Mapping[str, Any]) -> Any:
-        path = _COLLECTIONS[str(obj["kind"])].format(
-            namespace=(obj.get("metadata") or {}).get("namespace", NAMESPACE)
-        )
-        return await self.call("POST", path, dict(obj))
-
-    async def create_many(self, objs: list[dict[str, Any]], parallel: int = 16) -> None:
-        gate = asyncio.Semaphore(parallel)
-
-        async def one(obj: dict[str, Any]) -> None:
-            async with gate:
-                await self.create(obj)
-
-        await asyncio.gather(*(one(obj) for obj in objs))
-
-    async def patch_spec(self, namespace: str, name: str, spec: Mapping[str, Any]) -> Any:
-        path = _COLLECTIONS["SemanticRouter"].format(namespace=namespace) + f"/{name}"
-        return await self.call("PATCH", path, {"spec": dict(spec)})
 
 
 @contextlib.asynccontextmanager
 async def emulated_cluster(*optional: str) -> AsyncIterator[Env]:
     """An emulated API server serving the core resources, the CRD and `optional` APIs."""
-    cluster = BenchCluster.with_resources(KSERVE, *optional)
+    cluster = BenchCluster.standard(KSERVE, *optional)
     async with (
         cluster,
         kmock.Server(cluster) as server,
         aiohttp.ClientSession(headers={"User-Agent": DRIVER_AGENT}) as session,
     ):
-        yield Env(cluster, str(server.url).rstrip("/"), session)
+        url = str(server.url).rstrip("/")
+        yield Env(cluster, Client(session, url), url)
 
 
 async def wait_until(
@@ -190,13 +149,15 @@ class OperatorProcess:
         *,
         apply_seconds: float = 0.0,
         concurrency: int = 4,
-        timer_interval: float = 60.0,
+        timer_interval: float = Settings().timer_interval,
+        timer_jitter: float = Settings().timer_jitter,
     ) -> None:
         self.url = url
         self.options = {
             "--apply-seconds": str(apply_seconds),
             "--concurrency": str(concurrency),
             "--timer-interval": str(timer_interval),
+            "--timer-jitter": str(timer_jitter),
         }
         self._dir = tempfile.TemporaryDirectory(prefix="sr-bench-")
         self.report_path = Path(self._dir.name) / "report.json"

@@ -2,7 +2,7 @@
 as `semantic-router-operator run` logs, with `TimedReleases` as the release step.
 
     python -m bench.operator_proc --server URL --report FILE [--apply-seconds T]
-        [--concurrency C] [--timer-interval S]
+        [--concurrency C] [--timer-interval S] [--timer-jitter S]
 
 Prints ``ready`` on stdout once kopf is up; on SIGTERM or SIGINT it stops like the
 operator does and writes a JSON report (helm runs, peak RSS) to FILE. With
@@ -39,12 +39,14 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--apply-seconds", type=float, default=0.0)
     p.add_argument("--concurrency", type=int, default=Settings().helm_concurrency)
     p.add_argument("--timer-interval", type=float, default=Settings().timer_interval)
+    p.add_argument("--timer-jitter", type=float, default=Settings().timer_jitter)
     return p.parse_args(argv)
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     settings = Settings(
         timer_interval=args.timer_interval,
+        timer_jitter=args.timer_jitter,
         helm_concurrency=args.concurrency,
         metrics_port=0,
         liveness_endpoint="",

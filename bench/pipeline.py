@@ -16,7 +16,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,7 @@ from semantic_router_operator.release import HelmReleases, ReleaseSettings, read
 from semantic_router_operator.settings import SOURCE_CHART_PATH
 
 from bench import stats
-from bench.stats import Check, Figure
+from bench.stats import Check, Comparison
 
 SAMPLES = stats.ROOT / "samples"
 NAMESPACE = "default"
@@ -81,31 +81,20 @@ async def pipeline(
 
 
 @dataclass
-class SampleResult:
-    name: str
-    pipeline: Figure = field(default_factory=Figure)
-    helm: Figure = field(default_factory=Figure)
-
-    @property
-    def ratio(self) -> float:
-        return self.pipeline.median / self.helm.median
-
-
-@dataclass
 class Result:
-    samples: list[SampleResult]
+    samples: list[Comparison]  # per sample: the pipeline (measured), `helm template`
     iterations: int
     helm_runs: int
 
     @property
-    def worst(self) -> SampleResult:
+    def worst(self) -> Comparison:
         return max(self.samples, key=lambda s: s.ratio)
 
     def checks(self) -> list[Check]:
         worst = self.worst
         return [
             Check(
-                f"pipeline / `helm template`, worst sample ({worst.name})",
+                f"pipeline / `helm template`, worst sample ({worst.subject})",
                 stats.percent(worst.ratio),
                 f"≤ {TARGET:.0%}",
                 worst.ratio <= TARGET,
@@ -113,15 +102,7 @@ class Result:
         ]
 
     def markdown(self) -> str:
-        rows = [
-            [
-                s.name,
-                s.pipeline.show(stats.ms, spread="iqr"),
-                s.helm.show(stats.ms, spread="iqr"),
-                stats.percent(s.ratio),
-            ]
-            for s in self.samples
-        ]
+        rows = [s.row(s.subject, stats.percent) for s in self.samples]
         return "\n\n".join(
             [
                 stats.table(["sample", "pipeline", "`helm template`", "pipeline / helm"], rows),
@@ -161,19 +142,19 @@ async def measure(iterations: int = 200, helm_runs: int = 10) -> Result:
         detected = sample_platform(name, raw_spec)
         storage = str((raw_spec.get("persistence") or {}).get("storageClassName") or "standard")
         reader = MemoryReader(storage)
-        result = SampleResult(name)
+        result = Comparison(name)
         for _ in range(max(3, iterations // 20)):  # warm-up: imports, caches
             chart_values, _ = await pipeline(raw_spec, detected, reader, chart)
         for _ in range(iterations):
             start = time.perf_counter()
             await pipeline(raw_spec, detected, reader, chart)
-            result.pipeline.add(time.perf_counter() - start)
+            result.measured.add(time.perf_counter() - start)
         api_versions = ["route.openshift.io/v1"] if detected is Platform.OPENSHIFT else []
         for run in range(helm_runs + 1):
             start = time.perf_counter()
             await helm.template(release, NAMESPACE, chart_values, api_versions=api_versions)
             if run:  # the first run warms the page cache
-                result.helm.add(time.perf_counter() - start)
+                result.reference.add(time.perf_counter() - start)
         results.append(result)
     return Result(results, iterations, helm_runs)
 

@@ -10,10 +10,10 @@ import argparse
 import os
 import subprocess
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from bench import stats
-from bench.stats import Check, Figure
+from bench.stats import Check, Comparison
 
 CHART = stats.ROOT / "charts" / "semantic-router"
 EVERYTHING = CHART / "ci" / "everything-values.yaml"
@@ -35,41 +35,26 @@ def helm_template(major: int, *args: str) -> float:
 
 
 @dataclass
-class MajorResult:
-    major: int
-    chart: Figure = field(default_factory=Figure)
-    baseline: Figure = field(default_factory=Figure)
-
-    @property
-    def ratio(self) -> float:
-        return self.chart.median / self.baseline.median
-
-
-@dataclass
 class Result:
-    majors: list[MajorResult]
+    # per helm major: the chart with everything enabled (measured), one ConfigMap.
+    majors: dict[int, Comparison]
     runs: int
 
     def checks(self) -> list[Check]:
         return [
             Check(
-                f"everything-enabled / one ConfigMap, Helm {m.major}",
+                f"everything-enabled / one ConfigMap, Helm {major}",
                 stats.ratio(m.ratio),
                 f"≤ {TARGET:g}{stats.TIMES}",
                 m.ratio <= TARGET,
             )
-            for m in self.majors
+            for major, m in self.majors.items()
         ]
 
     def markdown(self) -> str:
         rows = [
-            [
-                f"Helm {m.major} ({stats.helm_version(m.major)})",
-                m.chart.show(stats.ms, spread="iqr"),
-                m.baseline.show(stats.ms, spread="iqr"),
-                stats.ratio(m.ratio),
-            ]
-            for m in self.majors
+            m.row(f"Helm {major} ({stats.helm_version(major)})", stats.ratio)
+            for major, m in self.majors.items()
         ]
         return "\n\n".join(
             [
@@ -83,16 +68,15 @@ class Result:
 
 
 def measure(runs: int = 20) -> Result:
-    majors = []
+    majors = {}
     for major in MAJORS:
-        result = MajorResult(major)
+        result = majors[major] = Comparison(f"Helm {major}")
         chart_args = (str(CHART), "-f", str(EVERYTHING))
         helm_template(major, *chart_args)
         helm_template(major, str(BASELINE))
         for _ in range(runs):
-            result.chart.add(helm_template(major, *chart_args))
-            result.baseline.add(helm_template(major, str(BASELINE)))
-        majors.append(result)
+            result.measured.add(helm_template(major, *chart_args))
+            result.reference.add(helm_template(major, str(BASELINE)))
     return Result(majors, runs)
 
 

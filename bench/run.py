@@ -14,7 +14,7 @@ import datetime
 import time
 from pathlib import Path
 
-from bench import concurrency, fleet, pipeline, render, stats
+from bench import concurrency, fleet, live, pipeline, render, stats, watches
 from bench.stats import Check
 
 DOC = stats.ROOT / "docs" / "benchmarks.md"
@@ -74,6 +74,34 @@ RENDER_NOTES = {
     ),
 }
 
+WATCH_NOTES = {
+    "idle API requests": (
+        "Each safety-net check reads the backends, the release Secrets' labels and the "
+        "Deployment; a longer SR_OPERATOR_TIMER_INTERVAL makes fewer checks."
+    ),
+    "status latency": (
+        "The status refresh of a watched change runs the router's reconcile (its reads and "
+        "a status write); routers whose Deployments change at once are refreshed one after "
+        "the other."
+    ),
+    "repair latency": "A repair is a helm upgrade: its duration is helm's.",
+    "failover": (
+        "A killed leader's Lease must expire first (SR_OPERATOR_LEASE_DURATION); a shorter "
+        "Lease fails over sooner at the price of more renewals."
+    ),
+}
+BEFORE = """\
+Today's figures, before the watches (the operator of commit 8dcc43a: a 60-second drift
+timer, no watches; measured with `python -m bench.watches --sizes 100,1000 --interval 60
+--window 120` of commit 2aaa2ad, whose handlers are those of 8dcc43a): at idle **180 API
+requests per router per hour** at N = 100 (600 requests in 120 s: the InferenceService,
+the release Secrets' labels and the Deployment read once a minute for every router) and
+168 at N = 1000 (5603 in 120 s; the window caught 1.8 of the two checks of every router);
+**status latency** (every Deployment made unready at once, N = 100) median 46.4 s, p99
+47.4 s: the status followed at the next timer run, up to a minute later; operator peak RSS
+at N = 1000 141.9 MiB (section 3 of the run of 2026-11-25). A deleted Service or a
+hand-scaled Deployment was never restored: the timer compared only helm's revision."""
+
 HISTORY = """\
 These figures led to one operator change (commit "Restart reads each SemanticRouter
 once"). Measured with this harness at the commit before it, a restart with nothing to do
@@ -84,7 +112,7 @@ every object, beside the resume reconcile that was doing the same work, and ever
 reconcile listed the StorageClasses even when no helm run followed. Now the timer's first
 run comes one interval after an object is seen, the resume checks helm's latest revision
 in its stead, and the StorageClass check runs only before a helm run (which may create
-the PVC); `tests/unit/test_reconcile_reads.py` holds the behaviour."""
+the PVC); `tests/unit/test_handlers.py` holds the behaviour."""
 
 
 async def run_all(quick: bool) -> str:
@@ -92,7 +120,7 @@ async def run_all(quick: bool) -> str:
     sections = []
     all_checks: list[Check] = []
 
-    print("1/5 pipeline overhead", flush=True)
+    print("1/7 pipeline overhead", flush=True)
     pipe = await pipeline.measure(*((40, 3) if quick else (200, 10)))
     checks = pipe.checks()
     all_checks += checks
@@ -109,7 +137,7 @@ async def run_all(quick: bool) -> str:
         )
     )
 
-    print("2-3/5 restart and scale (the longest part)", flush=True)
+    print("2-3/7 restart and scale (the longest part)", flush=True)
     sizes, runs = ((10, 100), (1, 1)) if quick else (fleet.SIZES, fleet.RUNS)
     fl = await fleet.measure(sizes, runs)
     restart_checks, scale_checks = fl.restart_checks(), fl.scale_checks()
@@ -153,7 +181,7 @@ async def run_all(quick: bool) -> str:
         )
     )
 
-    print("4/5 chart render", flush=True)
+    print("4/7 chart render", flush=True)
     rend = render.measure(5 if quick else 20)
     checks = rend.checks()
     all_checks += checks
@@ -169,7 +197,7 @@ async def run_all(quick: bool) -> str:
         )
     )
 
-    print("5/5 concurrency", flush=True)
+    print("5/7 concurrency", flush=True)
     conc = await concurrency.measure(
         *((40, 0.25, (1, 4, 8), (1, 1, 1)) if quick else (100, 0.5, (1, 4, 8), (2, 3, 3)))
     )
@@ -188,6 +216,55 @@ async def run_all(quick: bool) -> str:
             "(seconds): the operator's own share of the wall time weighs more here than it "
             "would in a cluster.",
             conc.markdown() + "\n\n" + misses(checks, CONCURRENCY_NOTES),
+            checks,
+        )
+    )
+
+    print("6/7 watches: idle requests, status and repair latency (emulated API)", flush=True)
+    watch = await watches.measure(
+        *(((100,), 20.0, 40.0, 50, 10) if quick else ((100, 1000), 30.0, 120.0, 100, 20))
+    )
+    checks = watch.checks()
+    all_checks += checks
+    sections.append(
+        section(
+            "6. Watches: idle requests, status and repair latency",
+            "python -m bench.watches",
+            "N Running SemanticRouters (as above), the operator idle: its requests counted at "
+            "the API server (watch connections aside) over a window that starts once every "
+            "router has been checked, per router and scaled to an hour at the default check "
+            "interval (900 s plus a random 0 to 180 s: 3.6 checks an hour). The runs use a "
+            "check interval of 30 s (jitter scaled alike) so that the window holds several "
+            "checks of every router: requests per check times checks per hour. Then, on the "
+            "emulated API: every router Deployment's status made unready at once, then ready "
+            "again (a burst of N changes: each router's status is refreshed through the "
+            "owned-object watches, one after the other); and Deployments deleted at once "
+            "(each restored by a helm upgrade, the release store's part).",
+            watch.markdown() + "\n\n" + BEFORE + "\n\n" + misses(checks, WATCH_NOTES),
+            checks,
+        )
+    )
+
+    print("7/7 real control plane: status latency and failover", flush=True)
+    real = await asyncio.to_thread(live.measure, *((3, 1) if quick else (10, 3)))
+    checks = real.checks()
+    all_checks += checks
+    sections.append(
+        section(
+            "7. Real control plane: status latency and failover",
+            "python -m bench.live",
+            "On the e2e tier's control plane (etcd, kube-apiserver, kube-controller-manager, "
+            "kube-scheduler, kwok), the operator as its own process under its "
+            "ServiceAccount's token. Status latency: routers created one after the other; "
+            "`kubectl get --watch` streams of the router's Deployment and of the "
+            "SemanticRouter, timestamped as events arrive: from the event in which the "
+            "Deployment has all replicas ready to the one in which the router is Running "
+            "and Ready. Failover: two operator processes with leader election (Lease "
+            "duration 10 s, the default); once the router is Running the leader is killed "
+            "(SIGKILL, as a lost node) and the router's spec changed at once: the time until "
+            "the other holds the Lease, and until it has applied the change (helm upgrade "
+            "included).",
+            real.markdown() + "\n\n" + misses(checks, WATCH_NOTES),
             checks,
         )
     )

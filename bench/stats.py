@@ -85,6 +85,29 @@ def per_cr(value: float) -> str:
     return f"{value:.2f}"
 
 
+@dataclass
+class Comparison:
+    """The same work timed two ways (`measured` against `reference`), on one subject."""
+
+    subject: str
+    measured: Figure = field(default_factory=Figure)
+    reference: Figure = field(default_factory=Figure)
+
+    @property
+    def ratio(self) -> float:
+        """measured / reference, of the medians."""
+        return self.measured.median / self.reference.median
+
+    def row(self, label: str, show_ratio: Callable[[float], str]) -> list[str]:
+        """A table row: `label`, both figures in ms (median and IQR), the ratio."""
+        return [
+            label,
+            self.measured.show(ms, spread="iqr"),
+            self.reference.show(ms, spread="iqr"),
+            show_ratio(self.ratio),
+        ]
+
+
 @dataclass(frozen=True)
 class Check:
     """A figure against its target."""

@@ -3,9 +3,9 @@
 helm cannot talk to the emulated API server, so where a release would need a cluster
 this store stands in for it: each apply takes `apply_seconds` (at most `concurrency`
 at once, as the operator's helm semaphore allows), then writes what helm would leave
-behind and the operator reads back: the release's storage Secret (labels ``owner=helm,
-name, status, version`` and the owner label the operator's ``--labels`` sets) and the
-router Deployment, already rolled out and ready (the Deployment controller's part). Its
+behind and the operator reads back: the release's storage Secret
+(`tests.support.helmstorage`, with the owner label the operator's ``--labels`` sets) and
+the router Deployment, already rolled out and ready (the Deployment controller's part). Its
 requests carry their own User-Agent, so the emulator does not count them as the
 operator's.
 """
@@ -13,45 +13,39 @@ operator's.
 from __future__ import annotations
 
 import asyncio
+import base64
+import gzip
+import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 from semantic_router_operator.release import (
     OWNER_LABEL,
     ReleaseError,
     ReleaseInfo,
+    ReleaseSettings,
     read_chart_version,
 )
 
 from bench.emulator import STORE_AGENT
+from tests.support.harness import DEPLOYMENTS, ready_status
+from tests.support.releases import HelmStandIn
 
 
-class TimedReleases:
+class TimedReleases(HelmStandIn):
     """`ReleaseManager` whose apply takes a fixed time and writes to the emulated API."""
 
     def __init__(self, url: str, chart: Path, *, apply_seconds: float, concurrency: int) -> None:
-        self.url = url.rstrip("/")
-        self.chart = chart
+        settings = ReleaseSettings(chart=chart, max_concurrent=concurrency)
+        super().__init__(url.rstrip("/"), settings, {"User-Agent": STORE_AGENT})
         self.apply_seconds = apply_seconds
         self.concurrency = concurrency
         self.runs: dict[str, int] = {"install": 0, "upgrade": 0, "uninstall": 0}
         self._revisions: dict[tuple[str, str], int] = {}
-        self._session: aiohttp.ClientSession | None = None
         self._semaphore: asyncio.Semaphore | None = None
+        # Read once: the operator asks at every reconcile, and the figures are its cost.
         self._chart_version = read_chart_version(chart)
-
-    @property
-    def session(self) -> aiohttp.ClientSession:
-        if self._session is None:
-            self._session = aiohttp.ClientSession(headers={"User-Agent": STORE_AGENT})
-        return self._session
-
-    async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
 
     def chart_version(self) -> str:
         return self._chart_version
@@ -64,6 +58,7 @@ class TimedReleases:
         *,
         digest: str,
         owner: str = "",
+        repair: bool = False,
     ) -> ReleaseInfo:
         if self._semaphore is None:
             self._semaphore = asyncio.Semaphore(self.concurrency)
@@ -72,8 +67,9 @@ class TimedReleases:
         async with self._semaphore:
             await asyncio.sleep(self.apply_seconds)
         revision = previous + 1
-        await self._write_secret(name, namespace, revision, owner)
-        await self._write_deployment(name, namespace, int(values.get("replicas") or 1))
+        replicas = int(values.get("replicas") or 1)
+        await self._write_secret(name, namespace, revision, owner, replicas)
+        await self._write_deployment(name, namespace, replicas)
         self._revisions[(namespace, name)] = revision
         return ReleaseInfo(
             name=name,
@@ -118,82 +114,63 @@ class TimedReleases:
         process after a restart)."""
         key = (namespace, name)
         if key not in self._revisions:
-            revision = 0
-            secrets = f"/api/v1/namespaces/{namespace}/secrets"
-            while await self._call("GET", f"{secrets}/{_secret(name, revision + 1)}"):
-                revision += 1
-            self._revisions[key] = revision
+            self._revisions[key] = await self.storage.latest_revision(namespace, name)
         return self._revisions[key]
 
-    async def _write_secret(self, name: str, namespace: str, revision: int, owner: str) -> None:
-        secrets = f"/api/v1/namespaces/{namespace}/secrets"
-        if revision > 1:
-            await self._call(
-                "PATCH",
-                f"{secrets}/{_secret(name, revision - 1)}",
-                body={"metadata": {"labels": {"status": "superseded"}}},
-            )
-        labels = {"owner": "helm", "name": name, "status": "deployed", "version": str(revision)}
-        labels[OWNER_LABEL] = owner
-        await self._call(
-            "POST",
-            secrets,
-            body={
-                "apiVersion": "v1",
-                "kind": "Secret",
-                "type": "helm.sh/release.v1",
-                "metadata": {"name": _secret(name, revision), "labels": labels},
-            },
-        )
+    async def _write_secret(
+        self, name: str, namespace: str, revision: int, owner: str, replicas: int = 1
+    ) -> None:
+        own = {OWNER_LABEL: owner}
+        record = release_record(name, namespace, revision, replicas)
+        await self.storage.deploy(namespace, name, revision, own, previous=own, record=record)
 
     async def _write_deployment(self, name: str, namespace: str, replicas: int) -> None:
-        path = f"/apis/apps/v1/namespaces/{namespace}/deployments"
-        spec = {"replicas": replicas, "selector": {"matchLabels": {"app": name}}}
-        existing = await self._call("GET", f"{path}/{name}")
-        if existing is None:
-            created = await self._call(
-                "POST",
-                path,
-                body={
-                    "apiVersion": "apps/v1",
-                    "kind": "Deployment",
-                    "metadata": {"name": name, "namespace": namespace},
-                    "spec": spec,
+        """The router Deployment, rolled out and ready (the Deployment controller's part)."""
+        deployment = {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {
+                "name": name,
+                "namespace": namespace,
+                "labels": chart_labels(name),
+                "annotations": {
+                    "meta.helm.sh/release-name": name,
+                    "meta.helm.sh/release-namespace": namespace,
                 },
-            )
-            generation = int(created["metadata"].get("generation") or 1)
-        else:
-            patched = await self._call("PATCH", f"{path}/{name}", body={"spec": spec})
-            generation = int(patched["metadata"].get("generation") or 1)
-        ready = {
-            "observedGeneration": generation,
-            "replicas": replicas,
-            "updatedReplicas": replicas,
-            "readyReplicas": replicas,
-            "availableReplicas": replicas,
+            },
+            "spec": deployment_spec(name, replicas),
         }
-        await self._call("PATCH", f"{path}/{name}/status", body={"status": ready})
-
-    async def _call(
-        self,
-        method: str,
-        path: str,
-        *,
-        body: Any = None,
-        params: Mapping[str, str] | None = None,
-    ) -> Any:
-        headers = {"Content-Type": "application/merge-patch+json"} if method == "PATCH" else {}
-        async with self.session.request(
-            method, self.url + path, json=body, params=params, headers=headers
-        ) as response:
-            if response.status == 404 and method == "GET":
-                return None
-            payload = await response.json(content_type=None)
-            if response.status >= 400:
-                raise RuntimeError(f"{method} {path}: HTTP {response.status}: {payload}")
-            return payload
+        stored = await self.storage.apply(deployment, namespace)
+        ready = ready_status(replicas, int(stored["metadata"].get("generation") or 1))
+        await self.storage.client.patch(
+            DEPLOYMENTS, namespace, name, {"status": ready}, subresource="status"
+        )
 
 
-def _secret(name: str, revision: int) -> str:
-    """The name helm gives the storage Secret of a release revision."""
-    return f"sh.helm.release.v1.{name}.v{revision}"
+def deployment_spec(name: str, replicas: int) -> dict[str, Any]:
+    return {"replicas": replicas, "selector": {"matchLabels": {"app": name}}}
+
+
+def release_record(name: str, namespace: str, revision: int, replicas: int) -> str:
+    """What helm stores in the release Secret's ``data.release``: base64 (the API's) of
+    base64 (helm's) of gzip'd JSON, whose manifest holds what the store writes."""
+    deployment = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name, "labels": chart_labels(name)},
+        "spec": deployment_spec(name, replicas),
+    }
+    record = {"name": name, "namespace": namespace, "version": revision}
+    record["manifest"] = "---\n" + json.dumps(deployment)
+    helm = base64.b64encode(gzip.compress(json.dumps(record).encode()))
+    return base64.b64encode(helm).decode()
+
+
+def chart_labels(release: str) -> dict[str, str]:
+    """The labels the chart puts on every object of `release` (semantic-router.labels)."""
+    return {
+        "app.kubernetes.io/name": "semantic-router",
+        "app.kubernetes.io/instance": release,
+        "app.kubernetes.io/managed-by": "Helm",
+        "app.kubernetes.io/part-of": "semantic-router",
+    }

@@ -458,6 +458,7 @@ def csv(options: Options, objs: Sequence[dict[str, Any]], crd: Mapping[str, Any]
     deployment = _find(objs, "Deployment")
     role = _find(objs, "ClusterRole", "-manager-role")
     cluster_role = _find(objs, "ClusterRole", "-manager-cluster-role")
+    election = _find(objs, "Role", "-leader-election-role")
     account = _find(objs, "ServiceAccount")
     service_account = account["metadata"]["name"]
     (manager,) = [
@@ -523,9 +524,13 @@ def csv(options: Options, objs: Sequence[dict[str, Any]], crd: Mapping[str, Any]
                 "strategy": "deployment",
                 "spec": {
                     # Namespaced rules: OLM grants them in the operator's namespace and each
-                    # target namespace (cluster-wide for AllNamespaces).
+                    # target namespace (cluster-wide for AllNamespaces); the Lease rules of
+                    # leader election with them.
                     "permissions": [
-                        {"serviceAccountName": service_account, "rules": role["rules"]}
+                        {
+                            "serviceAccountName": service_account,
+                            "rules": role["rules"] + election["rules"],
+                        }
                     ],
                     # Read-only, cluster-scoped: granted cluster-wide in every install mode.
                     "clusterPermissions": [

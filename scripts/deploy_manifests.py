@@ -2,11 +2,14 @@
 """The operator's own deployment manifests (config/, kustomize).
 
 kustomize reads no file outside a kustomization's folder, so config/ holds copies of the
-generated CRD (crds/) and of the samples (samples/). This script writes those copies and
-builds config/ with the operator image of your choice, without editing any committed file.
+generated CRD (crds/) and of the samples (samples/); helm reads no file outside its chart, so
+the operator's chart (charts/semantic-router-operator) holds copies of the CRD and of
+config/rbac's roles, which its templates read. This script writes those copies and builds
+config/ with the operator image of your choice, without editing any committed file.
 
 Usage:
   scripts/deploy_manifests.py sync            refresh the copies in config/ (crd/bases, samples)
+                                              and in the operator chart (crds, files/rbac)
   scripts/deploy_manifests.py sync --check    exit 1 when a copy is stale
   scripts/deploy_manifests.py build [--image IMG] [--exclude-crd] [DIR]
                                               print `kubectl kustomize DIR` (default
@@ -39,6 +42,21 @@ SAMPLES = ROOT / "samples"
 MANAGER_KUSTOMIZATION = CONFIG / "manager" / "kustomization.yaml"
 DEFAULT_DIR = CONFIG / "default"
 OLM_DIR = CONFIG / "olm"
+OPERATOR_CHART = "charts/semantic-router-operator"
+# The roles of config/rbac the operator chart's templates read (files/rbac/<name>).
+CHART_RBAC_FILES = (
+    "role.yaml",
+    "cluster_role.yaml",
+    "semanticrouter_editor_role.yaml",
+    "semanticrouter_viewer_role.yaml",
+)
+# Folders that hold only copies: a file in them that is not a copy is stray.
+COPY_FOLDERS = (
+    "config/crd/bases",
+    "config/samples",
+    f"{OPERATOR_CHART}/crds",
+    f"{OPERATOR_CHART}/files/rbac",
+)
 
 # The seed documentation's kind walkthrough applies this one; it is the simple sample.
 SEED_SAMPLE = "vllm_v1alpha1_semanticrouter.yaml"
@@ -127,6 +145,9 @@ def synced_files() -> dict[str, str]:
     if SEED_SAMPLE_SOURCE in names:
         files[f"config/samples/{SEED_SAMPLE}"] = (SAMPLES / SEED_SAMPLE_SOURCE).read_text()
     files["config/samples/kustomization.yaml"] = samples_kustomization(names)
+    files[f"{OPERATOR_CHART}/crds/vllm.ai_semanticrouters.yaml"] = CRD_SOURCE.read_text()
+    for name in CHART_RBAC_FILES:
+        files[f"{OPERATOR_CHART}/files/rbac/{name}"] = (CONFIG / "rbac" / name).read_text()
     return files
 
 
@@ -138,7 +159,7 @@ def stale_files(root: Path = ROOT) -> list[str]:
         for path, text in expected.items()
         if not (root / path).is_file() or (root / path).read_text() != text
     ]
-    for folder in ("config/crd/bases", "config/samples"):
+    for folder in COPY_FOLDERS:
         for path in sorted((root / folder).glob("*")):
             rel = path.relative_to(root).as_posix()
             if rel not in expected:

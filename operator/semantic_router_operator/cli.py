@@ -261,9 +261,10 @@ def chart_values(args: argparse.Namespace) -> tuple[str, str, dict[str, Any]]:
     routes = bool(spec.openshift and spec.openshift.routes and spec.openshift.routes.enabled)
     problem = platform.check_routes(routes, Platform(args.platform))
     if problem is not None:
-        raise InputError(
-            f"{args.cr}: {models.KIND} {name} cannot be rendered for {args.platform}:\n"
-            f"  {problem}\n  (to render it as on OpenShift: --platform openshift)"
+        print(
+            f"warning: {args.cr}: {models.KIND} {name} on {args.platform}: {problem} "
+            "(to render it as on OpenShift: --platform openshift)",
+            file=sys.stderr,
         )
     return names.release_name(name), namespace, built
 
@@ -347,6 +348,8 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
         releases.chart_version(),
         settings.helm_binary,
     )
+    if settings.leader_election:
+        return run_elected(settings, registry)
     kopf.run(
         registry=registry,
         clusterwide=settings.clusterwide,
@@ -356,6 +359,42 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
         peering_name=settings.peering_name or None,
     )
     return EXIT_OK
+
+
+def run_elected(settings: Settings, registry: Any) -> int:
+    """The operator behind leader election: it reconciles only while it holds the Lease."""
+    import kopf
+
+    from semantic_router_operator import leader
+
+    kopf_settings = kopf.OperatorSettings()
+    info = kopf.login_with_service_account(settings=kopf_settings) or kopf.login_with_kubeconfig(
+        settings=kopf_settings
+    )
+    if info is None:
+        raise SettingsError("leader election needs Kubernetes credentials; none were found")
+    terms = leader.LeaseTerms(
+        name=settings.lease_name,
+        namespace=settings.lease_namespace or leader.default_namespace(),
+        duration=settings.lease_duration,
+        renew_every=settings.lease_duration / 5,
+        renew_deadline=settings.lease_duration * 0.7,
+        retry_every=min(2.0, settings.lease_duration / 5),
+    )
+
+    async def operate(stop: asyncio.Event) -> None:
+        await kopf.operator(
+            registry=registry,
+            clusterwide=settings.clusterwide,
+            namespaces=settings.namespaces,
+            liveness_endpoint=settings.liveness_endpoint or None,
+            standalone=True,
+            stop_flag=stop,
+        )
+
+    credentials: Any = info  # kopf's ConnectionInfo: a ConnectionLike with a read-only server
+    code = asyncio.run(leader.run_elected(credentials, terms, operate, settings.liveness_endpoint))
+    return EXIT_OK if code == 0 else EXIT_FAILURE
 
 
 def parser() -> argparse.ArgumentParser:

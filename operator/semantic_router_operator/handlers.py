@@ -15,13 +15,15 @@ annotation holds at most 256 KiB).
 
 from __future__ import annotations
 
+import contextvars
 import logging
+import random
 from collections.abc import Mapping
 from typing import Any
 
 import kopf
 
-from semantic_router_operator import lifecycle, models, status
+from semantic_router_operator import lifecycle, models, status, wiring
 from semantic_router_operator.kopfstate import DIFFBASE, PROGRESS
 from semantic_router_operator.observe import ADOPT_ANNOTATION, router_entry
 from semantic_router_operator.reconcile import Logger, Operator
@@ -69,6 +71,7 @@ def register(registry: kopf.OperatorRegistry, op: Operator) -> None:
     """Put this operator's handlers on `registry`."""
     _register_process(registry, op)
     _register_router(registry, op)
+    wiring.register(registry, op)
 
 
 def _register_process(registry: kopf.OperatorRegistry, op: Operator) -> None:
@@ -96,6 +99,8 @@ def _register_router(registry: kopf.OperatorRegistry, op: Operator) -> None:
 
     @kopf.index(*resource, registry=registry, id="routers")
     def routers(body: kopf.Body, namespace: str | None, **_: Any) -> dict[str, Any]:
+        if op.handler_context is None:
+            op.handler_context = contextvars.copy_context()
         return {str(namespace): router_entry(body)}
 
     @kopf.on.resume(*resource, registry=registry, id="reconcile")
@@ -126,6 +131,12 @@ def _register_router(registry: kopf.OperatorRegistry, op: Operator) -> None:
     )
     async def check(body: kopf.Body, logger: Logger, **kwargs: Any) -> None:
         op.routers = kwargs["routers"]
+        # A random pause spreads the checks of many routers over the interval.
+        stopped = kwargs.get("stopped")
+        if op.settings.timer_jitter > 0 and stopped is not None:
+            await stopped.wait(random.uniform(0, op.settings.timer_jitter))
+            if stopped:
+                return
         await lifecycle.check(op, body, logger=logger, retry=int(kwargs.get("retry") or 0))
 
     @kopf.on.delete(*resource, registry=registry, id="uninstall")

@@ -41,7 +41,15 @@ def stalled(op: Operator, body: kopf.Body) -> bool:
     return True
 
 
-async def check(op: Operator, body: kopf.Body, *, logger: Logger = log, retry: int = 0) -> None:
+async def check(
+    op: Operator,
+    body: kopf.Body,
+    *,
+    logger: Logger = log,
+    retry: int = 0,
+    trigger: str = "timer",
+    force: bool = False,
+) -> None:
     """The drift timer: discovery, status and repair once the change handlers have
     processed the current spec; a nudge for them when kopf lost track of it.
 
@@ -50,9 +58,12 @@ async def check(op: Operator, body: kopf.Body, *, logger: Logger = log, retry: i
     retries), and drift repair must survive an API hiccup. A failed write raises
     kopf.TemporaryError: the timer retries it, then carries on. The write names the
     resourceVersion the status was computed from, so it never overwrites a newer one.
+
+    The owned-object watches run it too (`trigger` "watch": a status refresh; "drift"
+    with `force`: a repair by a helm upgrade of the unchanged values).
     """
     if not handled(body):
-        if stalled(op, body):
+        if trigger == "timer" and stalled(op, body):
             logger.warning(
                 "The latest spec change was not recorded as handled (an API write was "
                 "lost); waking the change handlers"
@@ -60,7 +71,7 @@ async def check(op: Operator, body: kopf.Body, *, logger: Logger = log, retry: i
             nudge = {"metadata": {"annotations": {NUDGE_ANNOTATION: op.clock()}}}
             await _write(op, body, "", nudge, retry)
         return
-    outcome = await op.reconcile(body, trigger="timer", logger=logger, retry=retry)
+    outcome = await op.reconcile(body, trigger=trigger, logger=logger, retry=retry, force=force)
     previous = body.get("status") or {}
     if status.changed(previous, outcome.status):
         version = (body.get("metadata") or {}).get("resourceVersion")

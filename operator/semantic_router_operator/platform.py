@@ -72,16 +72,21 @@ class PlatformDetector:
 
 
 def check_routes(routes_enabled: bool, detected: Platform) -> str | None:
-    """None when the spec's OpenShift Route can be created on this platform, else why not
-    and the fix. On plain Kubernetes the Route kind does not exist: helm would render it and
-    the release would fail only when applied."""
+    """None when the spec's OpenShift Route can be created on this platform, else why it is
+    left out and the fix. On plain Kubernetes the Route kind does not exist: the router is
+    deployed without it (values.build turns it off), and the status says so."""
     if routes_enabled and detected is not Platform.OPENSHIFT:
         return (
             "spec.openshift.routes.enabled needs OpenShift (route.openshift.io/v1 is not "
-            "served by this cluster): use spec.ingress instead, or set "
-            "spec.openshift.routes.enabled to false"
+            "served by this cluster): everything else is deployed, the Route is left out; "
+            "use spec.ingress instead, or set spec.openshift.routes.enabled to false"
         )
     return None
+
+
+def routes_deployed(routes_enabled: bool, detected: Platform) -> bool:
+    """Whether the release carries the Route the spec asks for: only on OpenShift."""
+    return routes_enabled and detected is Platform.OPENSHIFT
 
 
 # --- StorageClass -------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import datetime
 import logging
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
@@ -22,6 +23,7 @@ import kopf
 
 from semantic_router_operator import (
     discovery,
+    gateway,
     models,
     names,
     observe,
@@ -84,6 +86,7 @@ class _Run:
     memory: _Memory
     obs: Observation
     want: str = ""  # the digest of the chart values
+    force: bool = False  # a drift repair: helm runs even with these values deployed
 
     @property
     def known(self) -> status.ReleaseInfo | None:
@@ -138,6 +141,8 @@ class _Memory:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     # The resourceVersion the timer last found waiting for the change handlers.
     unhandled_version: str = ""
+    # The shortfall (a part of the spec left out) last announced by a Warning event.
+    shortfall: str = ""
 
 
 @dataclass
@@ -156,6 +161,9 @@ class Operator:
     # Every SemanticRouter's (creationTimestamp, name, naming spec) by namespace, kept by
     # kopf from its watch (the `routers` index); None outside kopf: then listed from the API.
     routers: observe.RouterIndex | None = None
+    drift_status: Callable[[str, str], Mapping[str, Any] | None] = lambda ns, name: None
+    handler_context: Any = None  # a contextvars.Context
+    workload_read: dict[tuple[str, str], float] = field(default_factory=dict)
     _memory: dict[str, _Memory] = field(default_factory=dict)
 
     # -- helpers
@@ -192,10 +200,13 @@ class Operator:
         trigger: str,
         logger: Logger = log,
         retry: int = 0,
+        force: bool = False,
     ) -> Outcome:
-        """Bring one SemanticRouter's release in line with its spec; compute its status."""
+        """Bring one SemanticRouter's release in line with its spec (`force`: run helm
+        even with these values deployed, a repair); compute its status."""
         async with self.remember(uid_of(body)).lock:
-            outcome = await self._reconcile(self._start(body, trigger, logger, retry))
+            run = replace(self._start(body, trigger, logger, retry), force=force)
+            outcome = await self._reconcile(run)
         result = "success" if outcome.error is None else type(outcome.error).__name__
         self.metrics.reconciled(trigger, result)
         meta = body.get("metadata") or {}
@@ -208,10 +219,12 @@ class Operator:
         meta = body.get("metadata") or {}
         uid = uid_of(body)
         previous: Mapping[str, Any] = body.get("status") or {}
+        spec = body.get("spec") or {}
         obs = Observation(
             generation=int(meta.get("generation") or 0),
-            gateway_mode=status.gateway_mode(body.get("spec") or {}),
+            gateway_mode=status.gateway_mode(spec),
             release=self.known_release(uid, previous),
+            gateway=gateway.unobserved(spec, str(meta["namespace"]), str(meta["name"])),
         )
         return _Run(
             body=body,
@@ -249,12 +262,16 @@ class Operator:
         if isinstance(stop.retry, float) and problem is not None:
             message = f"{problem.message}; {self.next_try(stop.retry)}"
             problem = replace(problem, message=message)
-        obs = replace(run.obs, problem=problem)
+        repairs = self.drift_status(run.namespace, run.name)
+        obs = replace(run.obs, problem=problem, drift_repair=repairs)
         if problem is None or problem.kind not in UNREFRESHED:
+            self.workload_read[(run.namespace, run.name)] = time.monotonic()
             workload, route = await observe.workload(
                 self.reader, run.name, run.namespace, obs.routes_enabled
             )
             obs = replace(obs, workload=workload, route=route)
+            if obs.gateway is not None:
+                obs = replace(obs, gateway=await gateway.observe(self.reader, obs.gateway.ref))
         return Outcome(status.compute(obs, run.previous, self.clock()), error)
 
     # -- the steps
@@ -290,13 +307,20 @@ class Operator:
         return detected, resolved
 
     def check_platform(self, run: _Run, spec: SemanticRouterSpec, detected: Platform) -> None:
-        """Routes only on OpenShift."""
+        """Routes only on OpenShift: elsewhere the release leaves the Route out
+        (values.build) and the rest deploys; the status says Degraded, with one Warning
+        event while it lasts."""
         routes = bool(spec.openshift and spec.openshift.routes and spec.openshift.routes.enabled)
         route_problem = platform.check_routes(routes, detected)
-        routes = routes and detected is Platform.OPENSHIFT
-        run.obs = replace(run.obs, routes_enabled=routes)
+        shortfall = None
         if route_problem is not None:
-            raise self._invalid(run, route_problem, reason="RoutesNeedOpenShift")
+            shortfall = Problem(ProblemKind.PLATFORM, "RoutesNeedOpenShift", route_problem)
+            if run.memory.shortfall != route_problem:
+                self._announce(run.body, shortfall.reason, route_problem, run.logger)
+        run.memory.shortfall = route_problem or ""
+        run.obs = replace(
+            run.obs, routes_enabled=platform.routes_deployed(routes, detected), shortfall=shortfall
+        )
 
     def build_values(
         self,
@@ -324,7 +348,9 @@ class Operator:
         """Nothing to do when helm already has exactly these values. On a restart, as on
         the timer, helm's latest revision is checked too (drift while no one watched)."""
         known = run.known
-        if known is None or not known.deployed or known.digest != run.want:
+        if run.trigger == "watch" or (run.force and (known is None or known.digest != run.want)):
+            raise Stop()  # a watch refreshes the status; a repair re-applies what is deployed
+        if run.force or known is None or not known.deployed or known.digest != run.want:
             return
         if run.trigger in DRIFT_CHECKS and not await observe.release_intact(
             self.reader, run.name, run.namespace, known, run.logger
@@ -380,6 +406,7 @@ class Operator:
                     chart_values,
                     digest=run.want,
                     owner=observe.owner_uid(run.body),
+                    **({"repair": True} if run.force else {}),
                 )
             except ReleaseError as exc:
                 helm_run["reason"] = exc.reason

@@ -84,8 +84,20 @@ class Settings:
     chart_path: Path = field(default_factory=default_chart_path)
     # At most this many helm processes run at once, across all releases.
     helm_concurrency: int = 4
-    # Seconds between two drift checks of one SemanticRouter (discovery, status, repair).
-    timer_interval: float = 60.0
+    # Seconds between two safety-net checks of one SemanticRouter (discovery, status,
+    # repair): watches of the owned objects do the rest; each check also waits a random
+    # 0 to timer_jitter seconds, so that checks of many routers spread out.
+    timer_interval: float = 900.0
+    timer_jitter: float = 180.0
+    # Drift repairs per SemanticRouter: at most repair_burst within repair_window seconds.
+    repair_burst: int = 3
+    repair_window: float = 300.0
+    # Leader election on a Lease (several replicas, one reconciling).
+    leader_election: bool = False
+    lease_name: str = "semantic-router-operator"
+    # Empty: the operator's own namespace (its ServiceAccount's).
+    lease_namespace: str = ""
+    lease_duration: float = 10.0
     # Seconds before the first retry of a failure the cluster can fix (a quota, a release
     # or an object in the way); each further retry waits twice as long, up to the maximum.
     retry_backoff: float = 30.0
@@ -118,6 +130,13 @@ def _parse_namespaces(raw: str) -> tuple[str, ...]:
     return names
 
 
+def _lease_namespace(raw: str) -> str:
+    name = raw.strip()
+    if name and not _NAMESPACE.match(name):
+        raise ValueError(f"{name!r} is not a namespace name")
+    return name
+
+
 def _positive_int(raw: str) -> int:
     value = int(raw)
     if value < 1:
@@ -139,6 +158,27 @@ def _port(raw: str) -> int:
     return value
 
 
+def _non_negative_float(raw: str) -> float:
+    value = float(raw)
+    if not value >= 0:
+        raise ValueError("must be 0 or more")
+    return value
+
+
+def _boolean(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value not in ("true", "false"):
+        raise ValueError("must be true or false")
+    return value == "true"
+
+
+def _lease_duration(raw: str) -> float:
+    value = float(raw)
+    if not value >= 3:
+        raise ValueError("must be at least 3")
+    return value
+
+
 def _text(raw: str) -> str:
     return raw.strip()
 
@@ -156,6 +196,13 @@ _EXPECTED = {
     "CHART_PATH": "the directory of the semantic-router chart",
     "HELM_CONCURRENCY": "a whole number of at least 1",
     "TIMER_INTERVAL": "a number of seconds greater than 0",
+    "TIMER_JITTER": "a number of seconds, 0 or more",
+    "REPAIR_BURST": "a whole number of at least 1",
+    "REPAIR_WINDOW": "a number of seconds greater than 0",
+    "LEADER_ELECTION": "true or false",
+    "LEASE_NAME": "the name of the Lease the replicas elect their leader on",
+    "LEASE_NAMESPACE": "a namespace name, or empty for the operator's own namespace",
+    "LEASE_DURATION": "a number of seconds of at least 3",
     "RETRY_BACKOFF": "a number of seconds greater than 0",
     "RETRY_BACKOFF_MAX": "a number of seconds greater than 0, at least SR_OPERATOR_RETRY_BACKOFF",
     "HELM_TIMEOUT": "a number of seconds greater than 0",
@@ -205,6 +252,13 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         chart_path=chart_path,
         helm_concurrency=_read(env, "HELM_CONCURRENCY", _positive_int, defaults.helm_concurrency),
         timer_interval=_read(env, "TIMER_INTERVAL", _positive_float, defaults.timer_interval),
+        timer_jitter=_read(env, "TIMER_JITTER", _non_negative_float, defaults.timer_jitter),
+        repair_burst=_read(env, "REPAIR_BURST", _positive_int, defaults.repair_burst),
+        repair_window=_read(env, "REPAIR_WINDOW", _positive_float, defaults.repair_window),
+        leader_election=_read(env, "LEADER_ELECTION", _boolean, defaults.leader_election),
+        lease_name=_read(env, "LEASE_NAME", _non_empty, defaults.lease_name),
+        lease_namespace=_read(env, "LEASE_NAMESPACE", _lease_namespace, defaults.lease_namespace),
+        lease_duration=_read(env, "LEASE_DURATION", _lease_duration, defaults.lease_duration),
         retry_backoff=retry_backoff,
         retry_backoff_max=retry_backoff_max,
         helm_timeout=_read(env, "HELM_TIMEOUT", _positive_float, defaults.helm_timeout),

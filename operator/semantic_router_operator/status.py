@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from semantic_router_operator import gateway
 from semantic_router_operator.discovery import BackendResult
 
 
@@ -31,9 +32,17 @@ class ProblemKind(StrEnum):
     RELEASE = "Release"  # helm failed to install/upgrade
     NO_BACKENDS = "NoBackends"  # no vllmEndpoints entry could be resolved
     API = "Api"  # the Kubernetes API could not be read
+    PLATFORM = "Platform"  # the cluster lacks an API the spec asks for; the rest deploys
 
 
-CONDITION_TYPES = ("Ready", "Progressing", "Degraded", "ReleaseFailed", "BackendsResolved")
+CONDITION_TYPES = (
+    "Ready",
+    "Available",
+    "Progressing",
+    "Degraded",
+    "ReleaseFailed",
+    "BackendsResolved",
+)
 
 # Status keys this operator writes; anything else (e.g. kopf's bookkeeping) is left alone.
 OWNED_KEYS = (
@@ -46,6 +55,7 @@ OWNED_KEYS = (
     "conditions",
     "release",
     "backends",
+    "driftRepair",
 )
 
 STANDALONE = "standalone"
@@ -153,6 +163,12 @@ class Observation:
     backends: Sequence[BackendResult] | None = None  # None: not discovered this time
     route: Mapping[str, Any] | None = None
     problem: Problem | None = None
+    gateway: gateway.GatewayState | None = None  # gateway mode: the Gateway and HTTPRoute read
+    # What the release left out of the spec (a Route on plain Kubernetes): the router is
+    # Degraded for it once everything else is as asked.
+    shortfall: Problem | None = None
+    # The repairs of owned objects (reactions.Reactions); None: as the status last said.
+    drift_repair: Mapping[str, Any] | None = None
 
 
 def gateway_mode(spec: Mapping[str, Any]) -> str:
@@ -206,12 +222,29 @@ def phase(obs: Observation) -> tuple[Phase, str, str]:
     if unresolved:
         names = ", ".join(b.endpoint for b in unresolved)
         return Phase.DEGRADED, "BackendDiscoveryFailed", f"{counts}; unresolved backends: {names}"
-    return Phase.RUNNING, "Available", counts
+    gateway_problem = gateway.problem(obs.gateway)
+    if gateway_problem is not None:
+        return Phase.DEGRADED, gateway_problem[0], f"{counts}; {gateway_problem[1]}"
+    if obs.shortfall is not None:
+        return Phase.DEGRADED, obs.shortfall.reason, obs.shortfall.message
+    return Phase.RUNNING, "Available", counts + gateway.note(obs.gateway)
 
 
 def _condition(status: bool | None, reason: str, message: str) -> dict[str, Any]:
     text = "Unknown" if status is None else ("True" if status else "False")
     return {"status": text, "reason": reason, "message": message}
+
+
+def _available_condition(workload: Workload | None) -> dict[str, Any]:
+    """Whether the router serves: at least one replica ready (a Deployment's own sense of
+    Available), whatever else the phase says. What `kubectl wait --for=condition=Available`
+    waits for."""
+    if workload is None:
+        return _condition(False, "NoDeployment", "the router Deployment is not there yet")
+    counts = f"{workload.ready}/{workload.desired} replicas ready"
+    if workload.ready > 0 or workload.desired == 0:
+        return _condition(True, "MinimumReplicasAvailable", counts)
+    return _condition(False, "MinimumReplicasUnavailable", counts)
 
 
 def _backends_condition(backends: Sequence[BackendResult] | None) -> dict[str, Any]:
@@ -232,7 +265,7 @@ def _backends_condition(backends: Sequence[BackendResult] | None) -> dict[str, A
 
 
 def conditions(obs: Observation, current: Phase, reason: str, message: str) -> dict[str, Any]:
-    """The five conditions (without timestamps), keyed by type."""
+    """The six conditions (without timestamps), keyed by type."""
     release_failed = (obs.problem is not None and obs.problem.kind is ProblemKind.RELEASE) or (
         obs.release is not None and obs.release.failed
     )
@@ -246,6 +279,7 @@ def conditions(obs: Observation, current: Phase, reason: str, message: str) -> d
         release = _condition(False, "NoRelease", "nothing has been released yet")
     return {
         "Ready": _condition(current is Phase.RUNNING, reason, message),
+        "Available": _available_condition(obs.workload),
         "Progressing": _condition(current is Phase.PROGRESSING, reason, message),
         "Degraded": _condition(current is Phase.DEGRADED, reason, message),
         "ReleaseFailed": release,
@@ -307,6 +341,9 @@ def compute(obs: Observation, previous: Mapping[str, Any] | None, now: str) -> d
     }
     if obs.release is not None:
         status["release"] = obs.release.as_status()
+    drift_repair = obs.drift_repair if obs.drift_repair is not None else previous.get("driftRepair")
+    if drift_repair:
+        status["driftRepair"] = dict(drift_repair)
     return status
 
 

@@ -233,9 +233,18 @@ def build(
     if "vllmEndpoints" in values:
         values["vllmEndpoints"] = endpoint_values(values["vllmEndpoints"], resolved)
     values["platform"] = str(platform)
+    leave_out_routes(values, platform)
     related_image_values(values, spec, images)
     check_configmap_size(values)
     return values
+
+
+def leave_out_routes(values: dict[str, Any], platform: Platform) -> None:
+    """A Route asked for on plain Kubernetes is left out (the kind does not exist there):
+    everything else deploys, and the status reports it (platform.check_routes)."""
+    routes = (values.get("openshift") or {}).get("routes") or {}
+    if routes.get("enabled") and platform is not Platform.OPENSHIFT:
+        values["openshift"] = {**values["openshift"], "routes": {**routes, "enabled": False}}
 
 
 _OWN_IMAGE = {"repository", "tag", "image_registry"}

@@ -13,6 +13,8 @@ import yaml
 from tests.support.helm import CHART, CI_VALUES, HelmError, find, render
 
 CI = CHART / "ci"
+# The management API published on the Service (it needs a bearer token).
+EXPOSED = {"expose": True, "tokens": [{"secretKeyRef": {"name": "m", "key": "t"}, "role": "admin"}]}
 OPENSHIFT_API = "route.openshift.io/v1"
 HELM_MAJORS = [4, 3]
 
@@ -269,7 +271,7 @@ def test_gateway_mode_has_an_httproute_and_no_sidecar_and_no_envoy_configmap() -
     assert route["spec"]["parentRefs"][0]["namespace"] == "istio-system"
     assert route["spec"]["hostnames"] == ["router.example.com"]
     backend = route["spec"]["rules"][0]["backendRefs"][0]
-    assert (backend["name"], backend["port"]) == ("test", 8080)
+    assert (backend["name"], backend["port"]) == ("llama-3-8b-predictor", 8443)
     assert [c["name"] for c in pod_spec(objs)["containers"]] == ["router"]
     assert find(objs, "ConfigMap", "test-envoy") == []
     ports = {p["name"] for p in one(objs, "Service", "test")["spec"]["ports"]}
@@ -282,7 +284,7 @@ def test_standalone_mode_has_the_envoy_sidecar_on_port_8801() -> None:
     envoy = container(objs, "envoy")
     assert envoy["ports"] == [{"name": "envoy-http", "containerPort": 8801, "protocol": "TCP"}]
     service_ports = {p["name"]: p["port"] for p in one(objs, "Service", "test")["spec"]["ports"]}
-    assert service_ports == {"grpc": 50051, "api": 8080, "metrics": 9190, "envoy-http": 8801}
+    assert service_ports == {"grpc": 50051, "metrics": 9190, "envoy-http": 8801}
     assert find(objs, "HTTPRoute") == []
     listener = router_config(objs)["listeners"][0]
     assert (listener["address"], listener["port"]) == ("0.0.0.0", 8801)
@@ -292,7 +294,8 @@ def test_standalone_mode_has_the_envoy_sidecar_on_port_8801() -> None:
 def test_the_api_target_port_is_the_router_container_in_both_modes_as_the_crd_says(
     values_file: str,
 ) -> None:
-    objs = render([CI / values_file], values={"service": {"api": {"targetPort": 9000}}})
+    values = {"service": {"api": {"targetPort": 9000}}, "managementApi": EXPOSED}
+    objs = render([CI / values_file], values=values)
     api = next(p for p in one(objs, "Service", "test")["spec"]["ports"] if p["name"] == "api")
     assert api["targetPort"] == "api"
     router_ports = {p["name"]: p["containerPort"] for p in container(objs, "router")["ports"]}
@@ -300,7 +303,7 @@ def test_the_api_target_port_is_the_router_container_in_both_modes_as_the_crd_sa
     crd = yaml.safe_load((CHART.parents[1] / "crds" / "vllm.ai_semanticrouters.yaml").read_text())
     spec = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]
     described = spec["properties"]["service"]["properties"]["api"]["properties"]["targetPort"]
-    assert "router's HTTP API" in described["description"]
+    assert "router's management API" in described["description"]
     assert "Envoy listener" not in described["description"]
 
 
@@ -437,7 +440,7 @@ def test_the_route_targets_envoy_in_standalone_mode_and_the_api_in_gateway_mode(
 ) -> None:
     objs = render(
         [CI / values_file],
-        values={"openshift": {"routes": {"enabled": True}}},
+        values={"openshift": {"routes": {"enabled": True}}, "managementApi": EXPOSED},
         api_versions=[OPENSHIFT_API],
     )
     route = one(objs, "Route")["spec"]

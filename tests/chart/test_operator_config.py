@@ -68,7 +68,8 @@ def rendered_config_text(raw_spec: dict[str, Any]) -> str:
 
 def expected_global(raw_spec: dict[str, Any]) -> dict[str, Any]:
     """routerconfig's `global`, with the credential placeholder and the Kubernetes defaults
-    (no mmBERT download, no tracing, no Response API) the chart puts in."""
+    (no mmBERT download, no tracing, no Response API, a loopback management API) the chart
+    puts in."""
     config = models.parse_spec(raw_spec).config
     assert config is not None
     raw = config.model_dump(mode="json", by_alias=True, exclude_none=True)
@@ -82,6 +83,9 @@ def expected_global(raw_spec: dict[str, Any]) -> dict[str, Any]:
     services = expected.setdefault("services", {})
     services.setdefault("observability", {}).setdefault("tracing", {}).setdefault("enabled", False)
     services.setdefault("response_api", {}).setdefault("enabled", False)
+    # The management API as the chart binds it unless spec.managementApi.expose: loopback.
+    api = services.setdefault("management_api", {})
+    api.update({"bind_address": "127.0.0.1", "port": 8080, "remote_exposure": False})
     return expected
 
 

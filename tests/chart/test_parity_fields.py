@@ -96,7 +96,13 @@ def test_duration_buckets_written_as_strings_reach_the_router_as_numbers() -> No
 
 def test_the_service_ports_carry_the_protocol_given() -> None:
     tcp = {"protocol": "TCP"}
-    objs = release({"service": {"grpc": tcp, "api": tcp, "metrics": tcp}})
+    token = {"secretKeyRef": {"name": "management", "key": "token"}, "role": "viewer"}
+    objs = release(
+        {
+            "service": {"grpc": tcp, "api": tcp, "metrics": tcp},
+            "managementApi": {"expose": True, "tokens": [token]},
+        }
+    )
     service = find(objs, "Service", f"{RELEASE}-semantic-router")
     [service] = service or [s for s in find(objs, "Service") if "clusterIP" not in s["spec"]]
     assert {p["name"]: p["protocol"] for p in service["spec"]["ports"]} == {

@@ -77,9 +77,25 @@ def test_the_contract_is_read_from_the_router_version_the_chart_ships() -> None:
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
-def test_the_container_ports_are_the_ports_the_router_opens(scenario: str) -> None:
-    ports = {p["name"]: p["containerPort"] for p in router(rendered(scenario))["ports"]}
-    assert ports == {name: listener.port for name, listener in contract.LISTENERS.items()}
+def test_the_container_ports_are_the_ports_the_router_opens_on_the_pod_network(
+    scenario: str,
+) -> None:
+    """The management API listens on loopback unless the config binds it further
+    (managementApi.expose): only then is it a container port."""
+    objs = rendered(scenario)
+    ports = {p["name"]: p["containerPort"] for p in router(objs)["ports"]}
+    config = yaml.safe_load(router_config_map(objs)["data"]["config.yaml"])
+    api = config["global"]["services"]["management_api"]
+    binds = {name: listener.bind for name, listener in contract.LISTENERS.items()}
+    binds["api"] = api["bind_address"]
+    expected = {
+        name: listener.port
+        for name, listener in contract.LISTENERS.items()
+        if binds[name] != contract.LOOPBACK
+    }
+    assert ports == expected
+    assert api["port"] == contract.LISTENERS["api"].port
+    assert api["remote_exposure"] is (binds["api"] != contract.LOOPBACK)
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)

@@ -4,7 +4,8 @@ Each validator raises AssertionError whose message names the object (kind/name),
 and the reason, and lists every problem found, not only the first:
 
 - `validate_kubernetes(objs, version)`: strict schemas of Kubernetes `version` (unknown fields
-  are errors), CRD schemas for HTTPRoute/Route/ServiceMonitor, and the API server's own checks
+  are errors), the real CRD schemas of the other projects' kinds (Gateway API, Envoy
+  Gateway, Istio, OpenShift Route, ServiceMonitor), and the API server's own checks
   that a schema cannot express (names, labels, port names, selectors, ConfigMap size).
 - `validate_router_config(text)`: the router's own `vllm-sr config validate`.
 - `validate_envoy(text)`: a real `envoy --mode validate`.
@@ -34,11 +35,11 @@ import referencing
 import yaml
 from kubernetes_validate import utils as kv
 
+from tests.support import apis
 from tests.support.routerkeys import contract_problems
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = Path(__file__).resolve().parent / "data"
-CRD_DIR = DATA / "crds"
 CHART = ROOT / "charts" / "semantic-router"
 CHECKOV_SKIPS = CHART / ".checkov.yaml"
 CHECKOV_VENV = ROOT / ".venv-checkov"
@@ -181,18 +182,20 @@ def with_defaults(schema: Mapping[str, Any], value: Any) -> Any:
 
 @functools.cache
 def crd_schemas() -> dict[tuple[str, str], CrdSchema]:
-    """(apiVersion, kind) -> schema, for every CRD version kept under data/crds."""
+    """(apiVersion, kind) -> schema, for every served version of the other projects' CRDs
+    (tests/support/apis.py: read from their Go modules, never copied here)."""
     schemas: dict[tuple[str, str], CrdSchema] = {}
-    for path in sorted(CRD_DIR.glob("*.yaml")):
-        for crd in yaml.safe_load_all(path.read_text()):
-            if not crd or crd.get("kind") != "CustomResourceDefinition":
-                continue
-            group, kind = crd["spec"]["group"], crd["spec"]["names"]["kind"]
-            for version in crd["spec"]["versions"]:
+    for crd in apis.crd_manifests():
+        group, kind = crd["spec"]["group"], crd["spec"]["names"]["kind"]
+        for version in crd["spec"]["versions"]:
+            if version.get("served"):
                 raw = version["schema"]["openAPIV3Schema"]
                 strict = _strict(raw)
                 strict["properties"]["apiVersion"] = {"const": f"{group}/{version['name']}"}
                 strict["properties"]["kind"] = {"const": kind}
+                # The API server checks metadata as ObjectMeta (kubernetes_problems does
+                # too), also where the CRD's schema does not list it (Istio's).
+                strict["properties"]["metadata"] = {"type": "object"}
                 schemas[(f"{group}/{version['name']}", kind)] = CrdSchema(
                     raw, jsonschema.Draft202012Validator(strict)
                 )
@@ -256,16 +259,19 @@ def validate_kubernetes(objs: Iterable[Manifest], version: str) -> None:
     """Every object is one the API server of Kubernetes `version` accepts unchanged."""
     objs = list(objs)
     problems = [p for obj in objs for p in kubernetes_problems(obj, version)]
-    seen: set[tuple[str, str, str]] = set()
+    seen: set[tuple[str, str, str, str]] = set()
     for obj in objs:
         if isinstance(obj, Mapping) and isinstance(obj.get("metadata"), Mapping):
             key = (
                 str(obj.get("apiVersion")),
                 str(obj.get("kind")),
+                str(obj["metadata"].get("namespace", "")),
                 str(obj["metadata"].get("name")),
             )
             if key in seen:
-                problems.append(f"{label(obj)}: rendered twice (same apiVersion, kind and name)")
+                problems.append(
+                    f"{label(obj)}: rendered twice (same apiVersion, kind, namespace and name)"
+                )
             seen.add(key)
     fail(f"Kubernetes {version} validation", problems)
 

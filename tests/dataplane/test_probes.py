@@ -85,7 +85,10 @@ async def test_a_probe_of_the_loopback_management_api_would_never_pass(
     """The management API listens on 127.0.0.1: the kubelet, probing the pod IP, cannot reach it."""
     assert router_contract.LISTENERS["api"].bind == router_contract.LOOPBACK
     container = rendered_router_container()
-    container["readinessProbe"] = {"httpGet": {"port": "api", "path": "/health"}}
+    # Not published as a container port either (managementApi.expose is off): by number.
+    assert "api" not in {p["name"] for p in container["ports"]}
+    port = router_contract.LISTENERS["api"].port
+    container["readinessProbe"] = {"httpGet": {"port": port, "path": "/health"}}
     result = await run_probe(container, "readinessProbe", stand_in.ports)
     assert not result.passed, result.detail
 

@@ -1,12 +1,14 @@
-"""The APIs of other projects the chart renders kinds of (Route, ServiceMonitor, HTTPRoute) or the
-operator reads (InferenceService), installed as CustomResourceDefinitions for a test and
+"""The APIs of other projects the chart renders kinds of (HTTPRoute, BackendTLSPolicy,
+EnvoyExtensionPolicy, ClientTrafficPolicy, EnvoyFilter, Route, ServiceMonitor) or the operator
+reads (Gateway, InferenceService), installed as CustomResourceDefinitions for a test and
 removed after it.
 
-Route, ServiceMonitor and HTTPRoute come from their projects' own CRDs, in the Go modules pinned
-and checksummed by tools/apis/go.mod (`go mod download` fetches them from the module proxy).
+All but InferenceService come from their projects' own CRDs, in the Go modules pinned and
+checksummed by tools/apis/go.mod (tests/support/apis.py).
 
-KServe publishes no Go module the proxy serves, so InferenceService is a stand-in written here
-(`INFERENCE_SERVICE_CRD`). The contract it copies, from KServe's serving.kserve.io/v1beta1 API
+KServe publishes no Go module the proxy serves (github.com/kserve/kserve: 403 "not available"),
+so InferenceService is a stand-in written here (`INFERENCE_SERVICE_CRD`). The contract it
+copies, from KServe's serving.kserve.io/v1beta1 API
 (pkg/apis/serving/v1beta1/inference_service.go): a namespaced kind InferenceService (plural
 inferenceservices, short name isvc) with a status subresource; `spec.predictor` is required;
 `status.conditions[]` holds `type`/`status` entries, Ready among them. It is no more lenient
@@ -17,36 +19,15 @@ must have a type and a status.
 from __future__ import annotations
 
 import json
-import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
-
-import yaml
 
 from tests.e2e.cluster import Kubectl
 from tests.e2e.conftest import wait_established
+from tests.support import apis
 
-ROOT = Path(__file__).resolve().parents[2]
-TOOLS = ROOT / "tools" / "apis"
-
-# kind -> (module, file inside it)
-CRD_FILES = {
-    "HTTPRoute": (
-        "sigs.k8s.io/gateway-api",
-        "config/crd/standard/gateway.networking.k8s.io_httproutes.yaml",
-    ),
-    "Route": ("github.com/openshift/api", "route/v1/zz_generated.crd-manifests/routes.crd.yaml"),
-    "ServiceMonitor": (
-        "github.com/prometheus-operator/prometheus-operator",
-        "example/prometheus-operator-crd/monitoring.coreos.com_servicemonitors.yaml",
-    ),
-}
-CRD_NAMES = {
-    "HTTPRoute": "httproutes.gateway.networking.k8s.io",
-    "Route": "routes.route.openshift.io",
-    "ServiceMonitor": "servicemonitors.monitoring.coreos.com",
+CRD_NAMES = {kind: source.name for kind, source in apis.CRD_SOURCES.items()} | {
     "InferenceService": "inferenceservices.serving.kserve.io",
 }
 
@@ -126,31 +107,10 @@ def served_kinds(kubectl: Kubectl) -> set[str]:
     return {kind for kind, crd in CRD_NAMES.items() if crd in names}
 
 
-def module_dir(module: str) -> Path:
-    """The directory of `module` (at the version tools/apis/go.mod pins), downloaded if needed."""
-    proc = subprocess.run(
-        ["go", "mod", "download", "-json", module],
-        cwd=TOOLS,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    answer = json.loads(proc.stdout or "{}")
-    if proc.returncode != 0 or "Dir" not in answer:
-        raise AssertionError(
-            f"go mod download {module} failed: {answer.get('Error') or proc.stderr}"
-        )
-    return Path(answer["Dir"])
-
-
 def crd_manifest(kind: str) -> dict[str, Any]:
     if kind == "InferenceService":
         return INFERENCE_SERVICE_CRD
-    module, path = CRD_FILES[kind]
-    docs = [d for d in yaml.safe_load_all((module_dir(module) / path).read_text()) if d]
-    (crd,) = [d for d in docs if d.get("kind") == "CustomResourceDefinition"]
-    result: dict[str, Any] = crd
-    return result
+    return apis.crd_manifest(kind)
 
 
 @contextmanager

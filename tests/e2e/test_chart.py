@@ -2,9 +2,11 @@
 API server with Helm 4 (server-side apply) and with Helm 3, waits for its Deployment to be
 ready, and is uninstalled leaving nothing labelled with its instance.
 
-Values files whose chart renders kinds of other projects (Route, ServiceMonitor, HTTPRoute)
-need those APIs: tests/e2e/apis.py installs the projects' own CRDs for this module when the
-cluster lacks them, and removes them after."""
+Values files whose chart renders kinds of other projects (Route, ServiceMonitor, and in gateway
+mode HTTPRoute, BackendTLSPolicy, EnvoyExtensionPolicy, ClientTrafficPolicy, EnvoyFilter) need
+those APIs: tests/e2e/apis.py installs the projects' own CRDs for this module when the cluster
+lacks them, and removes them after, so the real API server (CEL rules included) admits what
+the chart renders."""
 
 from __future__ import annotations
 
@@ -30,7 +32,9 @@ LEFT_OVER = "deployments,replicasets,pods,services,configmaps,serviceaccounts,pv
 
 @pytest.fixture(scope="module")
 def third_party_apis(kubectl: Kubectl) -> Iterator[set[str]]:
-    with apis.installed(kubectl, {"HTTPRoute", "Route", "ServiceMonitor"}) as served:
+    kinds = {"HTTPRoute", "BackendTLSPolicy", "EnvoyExtensionPolicy", "ClientTrafficPolicy"}
+    kinds |= {"EnvoyFilter", "Route", "ServiceMonitor"}
+    with apis.installed(kubectl, kinds) as served:
         yield served
 
 
@@ -73,6 +77,16 @@ def existing_claim(kubectl: Kubectl, values: Path, namespace: str) -> None:
                 },
             }
         )
+
+
+def gateway_namespace(kubectl: Kubectl, values: Path) -> None:
+    """The namespace of the Gateway a values file names: the attachment (Istio's EnvoyFilter,
+    Envoy Gateway's ClientTrafficPolicy) lives there, beside the Gateway its user runs."""
+    ref = ((yaml.safe_load(values.read_text()) or {}).get("gateway") or {}).get("existingRef")
+    namespace = (ref or {}).get("namespace")
+    if namespace and kubectl.get("namespace", namespace) is None:
+        CREATED.append(("namespace", namespace))
+        kubectl.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
 
 
 def storage_class(kubectl: Kubectl, values: Path, release: str) -> None:
@@ -128,6 +142,7 @@ def test_every_ci_values_file_installs_and_uninstalls(
     missing = missing_apis(kinds, third_party_apis)
     assert not missing, f"{values.name} renders {sorted(missing)}, which the cluster does not serve"
     existing_claim(kubectl, values, chart_namespace)
+    gateway_namespace(kubectl, values)
     release = f"ci{major}-{values.stem.removesuffix('-values')}-{uuid.uuid4().hex[:4]}"
     storage_class(kubectl, values, release)
     ns = chart_namespace

@@ -34,6 +34,7 @@ from tests.e2e.routers import (
     simple_router,
     status_of,
 )
+from tests.support import helmstorage
 
 
 @pytest.fixture(scope="module")
@@ -142,6 +143,30 @@ def test_a_change_of_replicas_reaches_the_deployment(
         return running if len(running) == replicas == len(pods) else None
 
     wait_for(f"{replicas} running pods of {name}", rolled, APPLY_TIMEOUT)
+
+
+def test_helms_storage_secrets_are_what_the_helm_stand_ins_write(
+    kubectl: Kubectl, router: dict[str, Any], namespace: str
+) -> None:
+    """The contract `tests.support.helmstorage` copies, checked against real helm: after an
+    install and an upgrade, each revision's Secret has the name, type and labels the helm
+    stand-ins write (`HelmStorage.deploy`: created pending, then updated, so every revision
+    is stamped ``modifiedAt``; the latest deployed, the ones before superseded)."""
+    name = router["metadata"]["name"]
+    found = kubectl.json("get", "secrets", "-n", namespace, "-l", f"owner=helm,name={name}")
+    by_revision = {int(s["metadata"]["labels"]["version"]): s for s in found["items"]}
+    assert len(by_revision) >= 2, sorted(by_revision)
+    latest = max(by_revision)
+    for revision, real in sorted(by_revision.items()):
+        labels = dict(real["metadata"]["labels"])
+        status = "deployed" if revision == latest else "superseded"
+        own = {key: value for key, value in labels.items() if "/" in key}
+        expected = helmstorage.stamped_labels("modifiedAt", name, revision, status, own)
+        assert labels.pop("modifiedAt").isdigit(), revision
+        del expected["modifiedAt"]
+        assert labels == expected, revision
+        assert real["metadata"]["name"] == helmstorage.secret_name(name, revision)
+        assert real["type"] == helmstorage.SECRET_TYPE
 
 
 def test_deleting_the_router_uninstalls_the_release(

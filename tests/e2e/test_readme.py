@@ -11,7 +11,7 @@ import subprocess
 from pathlib import Path
 
 from scripts import local_cluster
-from tests.unit.test_docs import COPY_IGNORE, README, fenced_blocks
+from tests.repo.test_docs import COPY_IGNORE, README, fenced_blocks
 
 ROOT = Path(__file__).resolve().parents[2]
 SECTION = "## Try it without a cluster"

@@ -3,36 +3,29 @@ integration tests (helm cannot talk to the emulated API server).
 
 It renders every release with the real chart and the real helm binary
 (`HelmReleases.template`), keeps the revisions in memory, writes helm's release
-Secrets (labels ``owner=helm, name, status, version`` and the release's own labels, as
-helm 3.17/4.1 does: set by ``--labels`` at install, merged at each upgrade) and the
-workload objects the operator reads (Deployment, Route) into the emulated cluster, and
-records every run. `seed` puts a release there that the operator did not install (another
-chart's, or this chart installed by hand), as ``helm install`` would leave it.
+Secrets (`tests.support.helmstorage`: the release's own labels set by ``--labels`` at
+install and merged at each upgrade, as helm 3.17/4.1 does) and the workload objects the
+operator reads (Deployment, Route) into the emulated cluster, and records every run.
+`seed` puts a release there that the operator did not install (another chart's, or this
+chart installed by hand), as ``helm install`` would leave it.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import aiohttp
 import yaml
 from semantic_router_operator.release import (
     OWNER_LABEL,
-    HelmReleases,
     ReleaseError,
     ReleaseInfo,
-    ReleaseSettings,
-    read_chart_version,
 )
 
-from tests.integration.cluster import Client
-from tests.support.helm import CHART, ROOT, helm_binary
-
-# Kinds the emulated cluster keeps as objects (what the operator reads back).
-MATERIALIZED = {"Deployment": "apps/v1/deployments", "Route": "route.openshift.io/v1/routes"}
+from tests.support.helm import release_settings
+from tests.support.helmstorage import WORKLOADS
+from tests.support.releases import HelmStandIn
 
 
 @dataclass
@@ -64,45 +57,15 @@ class Release:
     chart: str = "semantic-router"
 
 
-class FakeReleases:
+class FakeReleases(HelmStandIn):
     """`ReleaseManager` over memory and the emulated cluster, rendering with real helm."""
 
     def __init__(self, url: str, *, api_versions: Sequence[str] = ()) -> None:
-        self.url = url
+        super().__init__(url, release_settings())
         self.api_versions = list(api_versions)
-        self.settings = ReleaseSettings(
-            helm=helm_binary(4),
-            chart=CHART,
-            env={"HELM_CACHE_HOME": str(ROOT / ".cache" / "helm-home")},
-        )
         self.releases: dict[tuple[str, str], Release] = {}
         self.runs: list[Run] = []
         self.failures: list[ReleaseError] = []
-        # The operator runs in its own thread and event loop: one HTTP session per loop.
-        self._clients: dict[asyncio.AbstractEventLoop, Client] = {}
-        self._helms: dict[asyncio.AbstractEventLoop, HelmReleases] = {}
-
-    @property
-    def helm(self) -> HelmReleases:
-        """The real helm adapter (its semaphore belongs to one loop: one per loop)."""
-        loop = asyncio.get_running_loop()
-        if loop not in self._helms:
-            self._helms[loop] = HelmReleases(self.settings)
-        return self._helms[loop]
-
-    @property
-    def client(self) -> Client:
-        loop = asyncio.get_running_loop()
-        if loop not in self._clients:
-            self._clients[loop] = Client(aiohttp.ClientSession(), self.url)
-        return self._clients[loop]
-
-    async def close(self) -> None:
-        """Close the session of the running loop (call it from each loop that used one)."""
-        self._helms.pop(asyncio.get_running_loop(), None)
-        client = self._clients.pop(asyncio.get_running_loop(), None)
-        if client is not None:
-            await client.session.close()
 
     # -- what tests look at
 
@@ -119,20 +82,7 @@ class FakeReleases:
     def find(self, name: str, namespace: str, kind: str) -> list[dict[str, Any]]:
         return [m for m in self.manifests(name, namespace) if m.get("kind") == kind]
 
-    # -- ReleaseManager
-
-    def chart_version(self) -> str:
-        return read_chart_version(CHART)
-
-    async def template(
-        self,
-        name: str,
-        namespace: str,
-        values: Mapping[str, Any],
-        *,
-        api_versions: Sequence[str] = (),
-    ) -> str:
-        return await self.helm.template(name, namespace, values, api_versions=api_versions)
+    # -- ReleaseManager (template: the real adapter's)
 
     async def apply(
         self,
@@ -142,6 +92,7 @@ class FakeReleases:
         *,
         digest: str,
         owner: str = "",
+        repair: bool = False,
     ) -> ReleaseInfo:
         current = self.releases.get((namespace, name))
         action = "upgrade" if current else "install"
@@ -162,7 +113,7 @@ class FakeReleases:
         self.releases[(namespace, name)] = release
         await self._write_secret(release, previous=current)
         for manifest in manifests:
-            await self._materialize(manifest, namespace)
+            await self.storage.apply(manifest, namespace)
         run.ok = True
         return self._info(release)
 
@@ -177,12 +128,11 @@ class FakeReleases:
         if release is None:
             run.ok = True
             return
-        for revision in range(1, release.revision + 1):
-            await self._delete("v1/secrets", namespace, _secret_name(name, revision))
+        await self._delete_secrets(release)
         for manifest in release.manifests:
-            resource = MATERIALIZED.get(str(manifest.get("kind")))
+            resource = WORKLOADS.get(str(manifest.get("kind")))
             if resource:
-                await self._delete(resource, namespace, manifest["metadata"]["name"])
+                await self.storage.remove(resource, namespace, manifest["metadata"]["name"])
         run.ok = True
 
     # -- out-of-band changes a person could make
@@ -204,13 +154,11 @@ class FakeReleases:
         self.releases[(namespace, name)] = release
         await self._write_secret(release, previous=None)
         for manifest in manifests:
-            await self._materialize(manifest, namespace)
+            await self.storage.apply(manifest, namespace)
 
     async def forget(self, name: str, namespace: str) -> None:
         """The release vanishes behind the operator's back (its Secrets deleted)."""
-        release = self.releases.pop((namespace, name))
-        for revision in range(1, release.revision + 1):
-            await self._delete("v1/secrets", namespace, _secret_name(name, revision))
+        await self._delete_secrets(self.releases.pop((namespace, name)))
 
     # -- internals
 
@@ -226,48 +174,14 @@ class FakeReleases:
         )
 
     async def _write_secret(self, release: Release, previous: Release | None) -> None:
-        if previous is not None:
-            await self.client.patch(
-                "v1/secrets",
-                release.namespace,
-                _secret_name(release.name, previous.revision),
-                {"metadata": {"labels": {"status": "superseded"}}},
-            )
-        labels = {
-            **release.labels,
-            "owner": "helm",
-            "name": release.name,
-            "status": release.status,
-            "version": str(release.revision),
-        }
-        await self.client.create(
-            {
-                "apiVersion": "v1",
-                "kind": "Secret",
-                "type": "helm.sh/release.v1",
-                "metadata": {
-                    "name": _secret_name(release.name, release.revision),
-                    "namespace": release.namespace,
-                    "labels": labels,
-                },
-            }
+        await self.storage.deploy(
+            release.namespace,
+            release.name,
+            release.revision,
+            release.labels,
+            previous=previous.labels if previous is not None else None,
         )
 
-    async def _materialize(self, manifest: Mapping[str, Any], namespace: str) -> None:
-        resource = MATERIALIZED.get(str(manifest.get("kind")))
-        if resource is None:
-            return
-        name = manifest["metadata"]["name"]
-        if await self.client.get(resource, namespace, name) is None:
-            await self.client.create({**manifest, "metadata": {**manifest["metadata"]}})
-        else:
-            body = {"metadata": {"labels": manifest["metadata"].get("labels") or {}}}
-            await self.client.patch(resource, namespace, name, {**body, "spec": manifest["spec"]})
-
-    async def _delete(self, resource: str, namespace: str, name: str) -> None:
-        if await self.client.get(resource, namespace, name) is not None:
-            await self.client.delete(resource, namespace, name)
-
-
-def _secret_name(name: str, revision: int) -> str:
-    return f"sh.helm.release.v1.{name}.v{revision}"
+    async def _delete_secrets(self, release: Release) -> None:
+        for revision in range(1, release.revision + 1):
+            await self.storage.delete(release.namespace, release.name, revision)

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from tests.integration.cluster import KSERVE
 from tests.integration.conftest import Env
+from tests.support.cluster import KSERVE
 
 
 def kserve(name: str, isvc: str) -> dict[str, Any]:
@@ -78,7 +78,7 @@ async def test_backend_created_later_is_resolved_by_the_timer(
     assert "No backends found for SemanticRouter default/router" in caplog.text
     await env.wait_timer(2)
     assert env.releases.runs == []
-    [event] = env.events("BackendDiscoveryFailed")
+    [event] = await env.wait_events("BackendDiscoveryFailed")
     assert event["message"].startswith("backend llama3 (kserve): InferenceService default/")
 
     await add_isvc(env, "llama-3-8b")

@@ -77,8 +77,8 @@ async def test_transient_helm_failure_sets_release_failed_and_is_retried_with_ba
         "helm failed (transient), retrying in 0.4s",
         "helm failed (transient), retrying in 0.8s",
     ]
-    assert env.events("ReleaseFailed")
-    assert env.events("Installed")
+    assert await env.wait_events("ReleaseFailed")
+    assert await env.wait_events("Installed")
     await env.wait_timer(2)
     assert len(env.releases.runs) == 4
     env.report("transient helm failure")
@@ -92,7 +92,7 @@ async def test_permanent_helm_failure_is_not_retried_until_the_spec_changes(env:
     assert "execution error" in failed["message"]
     await env.wait_timer(3)
     assert len(env.releases.runs) == 1
-    assert len(env.events("ReleaseFailed")) == 1
+    assert len(await env.wait_events("ReleaseFailed")) == 1
     still = await env.condition("my-router", "ReleaseFailed")
     assert (still["status"], still["reason"]) == ("True", "RenderFailed")
     assert (await env.status("my-router"))["phase"] == "Failed"
@@ -128,7 +128,7 @@ async def test_kubernetes_api_trouble_sets_a_condition_and_is_retried(env: Env) 
     ready = await env.wait_condition("my-router", "Ready", "False", "KubernetesApiError")
     assert "HTTP 500" in ready["message"]
     assert (await env.status("my-router"))["phase"] == "Pending"
-    assert env.events("KubernetesApiError")
+    assert await env.wait_events("KubernetesApiError")
     assert env.releases.runs == []
 
     env.cluster.failing.discard("services")

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tests.integration.conftest import DEPLOYMENTS, Env
+from tests.integration.conftest import Env
+from tests.support.harness import DEPLOYMENTS
 
 SPEC: dict[str, Any] = {
     "replicas": 2,
@@ -75,7 +76,7 @@ async def test_create_installs_one_release_and_reports_running_once_pods_are_rea
     ready = await env.condition("my-router", "Ready")
     assert (ready["status"], ready["reason"]) == ("True", "Available")
     assert (await env.condition("my-router", "ReleaseFailed"))["status"] == "False"
-    assert [e["message"] for e in env.events("Installed")] == [
+    assert [e["message"] for e in await env.wait_events("Installed")] == [
         "Installed release my-router revision 1 (chart 0.1.0, deployed)"
     ]
     await env.wait_timer(2)
@@ -115,7 +116,7 @@ async def test_spec_change_upgrades_the_release_once(env: Env) -> None:
     assert status["observedGeneration"] == 2
     assert status["release"]["revision"] == 2
     assert status["readyReplicas"] == 3
-    assert env.events("Upgraded")
+    assert await env.wait_events("Upgraded")
     await env.wait_timer(2)
     assert [r.action for r in env.releases.runs] == ["install", "upgrade"]
     env.report("spec change")
@@ -143,7 +144,7 @@ async def test_invalid_spec_sets_a_condition_naming_the_field_and_never_runs_hel
     ready = await env.wait_condition("bad", "Ready", "False", "InvalidSpec")
     assert ready["message"].startswith("spec.replicas:")
     assert (await env.status("bad"))["phase"] == "Failed"
-    [event] = env.events("InvalidSpec")
+    [event] = await env.wait_events("InvalidSpec")
     assert event["type"] == "Warning"
     assert "spec.replicas" in event["message"]
     await env.wait_timer(3)

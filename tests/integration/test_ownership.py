@@ -78,7 +78,7 @@ async def test_a_router_named_like_another_charts_release_never_touches_it(env: 
     assert "nothing was changed" in taken["message"]
     assert "next try in" in taken["message"]
     assert (await env.status("redis"))["phase"] == "Failed"
-    [event] = env.events("ReleaseNameTaken")
+    [event] = await env.wait_events("ReleaseNameTaken")
     assert event["type"] == "Warning"
     assert "(chart redis)" in event["message"]
     assert env.releases.runs == []
@@ -88,7 +88,7 @@ async def test_a_router_named_like_another_charts_release_never_touches_it(env: 
     assert env.releases.releases[("default", "redis")].chart == "redis"
     deployment = await env.client.get("apps/v1/deployments", "default", "redis")
     assert deployment["spec"]["template"]["spec"]["containers"][0]["image"] == "redis:7"
-    assert env.events("ReleaseNotOwned")
+    assert await env.wait_events("ReleaseNotOwned")
     env.report("foreign release")
 
 
@@ -173,7 +173,7 @@ async def test_a_router_whose_objects_would_share_a_name_is_stopped_before_helm(
         "earlier in default) also creates: rename this SemanticRouter"
     )
     assert "next try in" in clash["message"]
-    assert env.events("NameCollision")
+    assert await env.wait_events("NameCollision")
     assert [(r.action, r.name) for r in env.releases.runs] == [("install", "x")]
     assert (await env.condition("x", "ReleaseFailed"))["reason"] == "ReleaseDeployed"
 

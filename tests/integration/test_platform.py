@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from tests.integration.cluster import ROUTES
 from tests.integration.conftest import Env
+from tests.support.cluster import ROUTES
 
 ROUTE_HOST = "my-router-default.apps.openshift.example.com"
 
@@ -111,7 +111,7 @@ async def test_missing_storage_class_sets_a_condition_and_releases_nothing(env: 
     assert ready["message"].startswith("spec.persistence.storageClassName: StorageClass 'fast'")
     assert "(available: standard)" in ready["message"]
     assert (await env.status("my-router"))["phase"] == "Failed"
-    assert len(env.events("StorageClassNotFound")) == 1
+    assert len(await env.wait_events("StorageClassNotFound")) == 1
     await env.wait_timer(3)
     assert env.releases.runs == []
     assert len(env.events("StorageClassNotFound")) == 1
@@ -135,27 +135,35 @@ async def test_persistence_without_a_class_needs_a_default_storage_class(env: En
     env.report("no default storage class")
 
 
-async def test_routes_on_plain_kubernetes_are_refused_before_helm_with_a_condition_and_an_event(
+async def test_routes_on_plain_kubernetes_deploy_all_but_the_route_degraded_with_one_event(
     env: Env,
 ) -> None:
     await add_backend(env)
     await env.create_router("my-router", spec(openshift={"routes": {"enabled": True}}))
-    ready = await env.wait_condition("my-router", "Ready", "False", "RoutesNeedOpenShift")
-    assert ready["message"] == (
+    await env.wait_runs(1)
+    assert env.releases.runs[0].values["openshift"]["routes"]["enabled"] is False
+    assert env.releases.find("my-router", "default", "Route") == []
+    assert env.releases.find("my-router", "default", "Deployment")
+    await env.make_ready("my-router")
+    await env.wait_phase("my-router", "Degraded")
+    degraded = await env.condition("my-router", "Degraded")
+    assert (degraded["status"], degraded["reason"]) == ("True", "RoutesNeedOpenShift")
+    assert degraded["message"] == (
         "spec.openshift.routes.enabled needs OpenShift (route.openshift.io/v1 is not served by "
-        "this cluster): use spec.ingress instead, or set spec.openshift.routes.enabled to false"
+        "this cluster): everything else is deployed, the Route is left out; use spec.ingress "
+        "instead, or set spec.openshift.routes.enabled to false"
     )
+    assert (await env.condition("my-router", "Available"))["status"] == "True"
+    assert (await env.condition("my-router", "ReleaseFailed"))["status"] == "False"
     status = await env.status("my-router")
-    assert status["phase"] == "Failed"
     assert status["openshiftFeatures"] == {"routesEnabled": False}
-    [event] = env.events("RoutesNeedOpenShift")
-    assert event["type"] == "Warning" and event["message"] == ready["message"]
+    [event] = await env.wait_events("RoutesNeedOpenShift")
+    assert event["type"] == "Warning" and event["message"] == degraded["message"]
     await env.wait_timer(2)
-    assert env.releases.runs == []
+    assert len(env.releases.runs) == 1
     assert len(env.events("RoutesNeedOpenShift")) == 1
 
     await env.patch_spec("my-router", {"openshift": {"routes": {"enabled": False}}})
-    await env.wait_runs(1)
-    assert env.releases.find("my-router", "default", "Route") == []
-    await env.wait_condition("my-router", "ReleaseFailed", "False", "ReleaseDeployed")
+    await env.wait_phase("my-router", "Running")
+    assert (await env.condition("my-router", "Degraded"))["status"] == "False"
     env.report("routes on kubernetes")

@@ -16,7 +16,7 @@ import kmock
 import pytest_asyncio
 import yaml
 
-from tests.integration.cluster import Client, Cluster
+from tests.support.cluster import Client, Cluster
 from tests.support.helm import helm_binary
 
 ROUTERS = "vllm.ai/v1alpha1/semanticrouters"

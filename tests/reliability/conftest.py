@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import sys
 import traceback
 from collections.abc import AsyncIterator
@@ -52,9 +51,7 @@ async def env(request: pytest.FixtureRequest) -> AsyncIterator[Env]:
             yield environment
         finally:
             cluster.heal()
-            for operator in list(environment.running):
-                with contextlib.suppress(Exception):
-                    await environment.stop(operator)
+            await environment.stop_all()
             await store.close()
             await client.session.close()
 

@@ -24,7 +24,7 @@ import attrs
 import kmock
 from kmock._internal import enums, rendering
 
-from tests.integration.cluster import CORE_RESOURCES, OPTIONAL_RESOURCES, Cluster
+from tests.support.cluster import Cluster
 
 # Requests carrying this header are never failed: the test's own calls, and helm's writes
 # of its release storage (helm retries those itself; here they stand for helm, not the operator).
@@ -143,15 +143,6 @@ class FaultyCluster(Cluster):
     secret_reads: list[str] = attrs.field(factory=list)
     _faults_lock: threading.Lock = attrs.field(factory=threading.Lock)
     _inflight: set[rendering.Request] = attrs.field(factory=set)
-
-    @classmethod
-    def standard(cls, *optional: str) -> FaultyCluster:
-        cluster = cls()
-        for resource, info in CORE_RESOURCES.items():
-            cluster.serve(resource, **info)
-        for resource in optional:
-            cluster.serve(resource, **OPTIONAL_RESOURCES[resource])
-        return cluster
 
     def inject(self, rule: Rule) -> Rule:
         with self._faults_lock:

@@ -11,8 +11,8 @@ process against a `ReleaseStore`:
   chart with the real helm binary, and only then records the deployed revision: a helm
   killed in between (the operator stopped, the task cancelled) leaves the release
   pending, exactly as a crashed helm does;
-- helm's release Secrets (labels ``owner, name, status, version``) and the router
-  Deployment are mirrored into the emulated cluster, where the operator reads them;
+- helm's release Secrets (`tests.support.helmstorage`) and the router Deployment are
+  mirrored into the emulated cluster, where the operator reads them;
 - every command is recorded: mutating ones as `HelmRun` (with the values digest, and
   whether that digest was already deployed), and any two commands running on one
   release at the same time as an overlap.
@@ -38,27 +38,25 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-import aiohttp
 import yaml
 from semantic_router_operator.release import (
     HelmCommand,
     HelmCommandError,
     HelmReleases,
-    ReleaseInfo,
     ReleaseSettings,
     digest_from_description,
-    read_chart_version,
 )
 
-from tests.integration.cluster import Client
 from tests.reliability.faults import EXEMPT_HEADER
 from tests.support import fakehelm
-from tests.support.helm import CHART, ROOT, helm_binary
+from tests.support.cluster import LoopClients
+from tests.support.helm import release_settings
+from tests.support.helmstorage import HelmStorage, Revision
+from tests.support.releases import HelmStandIn
 
 MUTATING = frozenset({"upgrade", "rollback", "uninstall"})
 ON_A_RELEASE = MUTATING | {"status", "history"}
 DEPLOYMENTS = "apps/v1/deployments"
-SECRETS = "v1/secrets"
 
 Key = tuple[str, str]  # (namespace, name)
 
@@ -87,10 +85,6 @@ class Hold:
     released: threading.Event = field(default_factory=threading.Event)
 
 
-def secret_name(name: str, revision: int) -> str:
-    return f"sh.helm.release.v1.{name}.v{revision}"
-
-
 class ReleaseStore:
     """Every release of the emulated cluster, as helm's storage would hold them."""
 
@@ -115,7 +109,7 @@ class ReleaseStore:
         self._rendered: dict[Any, tuple[str, list[dict[str, Any]]]] = {}
         self._manifests: dict[tuple[str, str, int], list[dict[str, Any]]] = {}
         self._mirrored: dict[Key, dict[int, str]] = {}
-        self._clients: dict[asyncio.AbstractEventLoop, Client] = {}
+        self._clients = LoopClients(url, {EXEMPT_HEADER: "helm"})
         self._mirror_locks: dict[tuple[asyncio.AbstractEventLoop, Key], asyncio.Lock] = {}
 
     # -- what tests look at and do
@@ -185,11 +179,9 @@ class ReleaseStore:
     async def close(self) -> None:
         """Close the HTTP session of the running loop (each operator loop closes its own)."""
         loop = asyncio.get_running_loop()
-        client = self._clients.pop(loop, None)
         for key in [k for k in self._mirror_locks if k[0] is loop]:
             del self._mirror_locks[key]
-        if client is not None:
-            await client.session.close()
+        await self._clients.close()
 
     # -- one helm command
 
@@ -314,13 +306,6 @@ class ReleaseStore:
 
     # -- the cluster's view of the store
 
-    def _client(self) -> Client:
-        loop = asyncio.get_running_loop()
-        if loop not in self._clients:
-            session = aiohttp.ClientSession(headers={EXEMPT_HEADER: "helm"})
-            self._clients[loop] = Client(session, self.url)
-        return self._clients[loop]
-
     async def _mirror(self, key: Key) -> None:
         """helm's release Secrets and the router Deployment, as helm leaves them."""
         loop = asyncio.get_running_loop()
@@ -331,55 +316,26 @@ class ReleaseStore:
     async def _mirror_locked(self, key: Key) -> None:
         namespace, name = key
         rows = self.revisions(namespace, name)
-        want = {int(r["revision"]): str(r["status"]) for r in rows}
-        custom = {int(r["revision"]): dict(r.get("labels") or {}) for r in rows}
+        want: dict[int, Revision] = {
+            int(r["revision"]): (str(r["status"]), dict(r.get("labels") or {})) for r in rows
+        }
         with self.lock:
             have = dict(self._mirrored.get(key, {}))
-        client = self._client()
-        for revision, status in want.items():
-            labels = {
-                **custom[revision],
-                "owner": "helm",
-                "name": name,
-                "status": status,
-                "version": str(revision),
-            }
-            if revision not in have:
-                await client.create(
-                    {
-                        "apiVersion": "v1",
-                        "kind": "Secret",
-                        "type": "helm.sh/release.v1",
-                        "metadata": {
-                            "name": secret_name(name, revision),
-                            "namespace": namespace,
-                            "labels": labels,
-                        },
-                    }
-                )
-            elif have[revision] != status:
-                await client.patch(
-                    SECRETS,
-                    namespace,
-                    secret_name(name, revision),
-                    {"metadata": {"labels": labels}},
-                )
-        for revision in set(have) - set(want):
-            await _delete(client, SECRETS, namespace, secret_name(name, revision))
+        storage = HelmStorage(self._clients.get())
+        await storage.sync(namespace, name, want, have)
         with self.lock:
-            self._mirrored[key] = want
+            self._mirrored[key] = {revision: status for revision, (status, _) in want.items()}
         deployed = [r for r in rows if r["status"] == "deployed"]
         if deployed:
-            manifests = self._manifests_of(key, deployed[-1])
-            for doc in manifests:
+            for doc in self._manifests_of(key, deployed[-1]):
                 if doc.get("kind") == "Deployment":
-                    await _materialize(client, doc, namespace)
+                    await storage.apply(doc, namespace)
         elif not rows:
             for (ns, rel, _), manifests in list(self._manifests.items()):
                 if (ns, rel) == key:
                     for doc in manifests:
                         if doc.get("kind") == "Deployment":
-                            await _delete(client, DEPLOYMENTS, ns, doc["metadata"]["name"])
+                            await storage.remove(DEPLOYMENTS, ns, doc["metadata"]["name"])
 
     def _manifests_of(self, key: Key, row: Mapping[str, Any]) -> list[dict[str, Any]]:
         namespace, name = key
@@ -422,20 +378,6 @@ async def _real_helm(settings: ReleaseSettings, args: list[str], stdin: bytes) -
     return stdout.decode()
 
 
-async def _materialize(client: Client, manifest: Mapping[str, Any], namespace: str) -> None:
-    name = manifest["metadata"]["name"]
-    if await client.get(DEPLOYMENTS, namespace, name) is None:
-        await client.create({**manifest, "metadata": {**manifest["metadata"]}})
-    else:
-        body = {"metadata": {"labels": manifest["metadata"].get("labels") or {}}}
-        await client.patch(DEPLOYMENTS, namespace, name, {**body, "spec": manifest["spec"]})
-
-
-async def _delete(client: Client, resource: str, namespace: str, name: str) -> None:
-    if await client.get(resource, namespace, name) is not None:
-        await client.delete(resource, namespace, name)
-
-
 # --------------------------------------------------------------------- the operator's side
 
 
@@ -464,56 +406,16 @@ class StoreHelm(HelmReleases):
         self._command = StoreCommand(settings, self._semaphore, store)
 
 
-class StoreReleases:
-    """The operator's `ReleaseManager`: one `StoreHelm` per operator event loop."""
+class StoreReleases(HelmStandIn):
+    """The operator's `ReleaseManager`: the real adapter, one `StoreHelm` per event loop."""
 
     def __init__(self, store: ReleaseStore, **settings: Any) -> None:
+        super().__init__(store.url, release_settings(**settings))
         self.store = store
-        self.settings = ReleaseSettings(
-            helm=helm_binary(4),
-            chart=CHART,
-            env={"HELM_CACHE_HOME": str(ROOT / ".cache" / "helm-home")},
-            **settings,
-        )
-        self._helms: dict[asyncio.AbstractEventLoop, StoreHelm] = {}
 
-    @property
-    def helm(self) -> StoreHelm:
-        loop = asyncio.get_running_loop()
-        if loop not in self._helms:
-            self._helms[loop] = StoreHelm(self.settings, self.store)
-        return self._helms[loop]
-
-    def chart_version(self) -> str:
-        return read_chart_version(CHART)
-
-    async def apply(
-        self,
-        name: str,
-        namespace: str,
-        values: Mapping[str, Any],
-        *,
-        digest: str,
-        owner: str = "",
-    ) -> ReleaseInfo:
-        return await self.helm.apply(name, namespace, values, digest=digest, owner=owner)
-
-    async def status(self, name: str, namespace: str) -> ReleaseInfo | None:
-        return await self.helm.status(name, namespace)
-
-    async def uninstall(self, name: str, namespace: str) -> None:
-        await self.helm.uninstall(name, namespace)
-
-    async def template(
-        self,
-        name: str,
-        namespace: str,
-        values: Mapping[str, Any],
-        *,
-        api_versions: Sequence[str] = (),
-    ) -> str:
-        return await self.helm.template(name, namespace, values, api_versions=api_versions)
+    def new_helm(self) -> HelmReleases:
+        return StoreHelm(self.settings, self.store)
 
     async def close(self) -> None:
-        self._helms.pop(asyncio.get_running_loop(), None)
+        await super().close()
         await self.store.close()

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from tests.reliability.harness import Env, measure
-from tests.reliability.store import Hold, secret_name
+from tests.reliability.store import Hold
+from tests.support.helmstorage import secret_name
 
 # A pending revision counts as abandoned once it is older than helm's deadline
 # (--timeout + grace): 4s here instead of the operator's default 330s.

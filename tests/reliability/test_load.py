@@ -22,7 +22,9 @@ ROUTERS = [f"load-{i:03d}" for i in range(200)]
 EDITS = 3
 
 pytestmark = [
-    pytest.mark.timeout(240),
+    # Bounds for liveness, not speed (the speed is measured in bench/): a loaded machine takes
+    # several minutes where a quiet one takes one.
+    pytest.mark.timeout(720),
     pytest.mark.store(render="values"),
     # The drift timer reads three objects per router per run: every 5s, not every 0.5s.
     pytest.mark.operator(timer_interval=5.0),
@@ -70,7 +72,7 @@ async def test_two_hundred_routers_edited_concurrently_each_end_at_their_last_sp
         lagging = [n for n, p in plans.items() if not await env.converged(n, spec(p[-1]))]
         return await env.explain(lagging[:5], spec(plans[lagging[0]][-1])) if lagging else ""
 
-    await env.wait(converged, "all 200 routers at their last spec", timeout=180, explain=explain)
+    await env.wait(converged, "all 200 routers at their last spec", timeout=600, explain=explain)
     took = time.monotonic() - start
 
     runs = env.store.runs_of("upgrade")

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from semantic_router_operator.release import ReleaseSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "charts" / "semantic-router"
@@ -25,6 +26,17 @@ def helm_binary(major: int = 4) -> str:
     if found:
         return found
     raise FileNotFoundError(f"Helm {major} binary not found at {candidate}: run `make dev`")
+
+
+def release_settings(**overrides: Any) -> ReleaseSettings:
+    """The operator's helm settings for tests: the pinned helm 4, this chart, a cache in
+    the checkout (never the user's)."""
+    return ReleaseSettings(
+        helm=helm_binary(4),
+        chart=CHART,
+        env={"HELM_CACHE_HOME": str(ROOT / ".cache" / "helm-home")},
+        **overrides,
+    )
 
 
 class HelmError(RuntimeError):

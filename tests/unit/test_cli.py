@@ -187,14 +187,21 @@ def test_files_that_are_not_one_semantic_router_are_refused(
 ROUTE = SAMPLES / "vllm.ai_v1alpha1_semanticrouter_route.yaml"
 
 
-def test_a_route_sample_for_kubernetes_exits_2_with_the_fix(
+def test_a_route_sample_for_kubernetes_renders_all_but_the_route_with_a_warning(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    code, _ = run("render", str(ROUTE))
-    assert code == 2
+    code, printed = run("render", str(ROUTE))
+    assert code == 0
     err = capsys.readouterr().err
+    assert err.startswith("warning: ")
     assert "spec.openshift.routes.enabled needs OpenShift" in err
+    assert "the Route is left out" in err
     assert "--platform openshift" in err
+    objs = parse(printed)
+    assert find(objs, "Route") == []
+    _, on_openshift = run("render", str(ROUTE), "--platform", "openshift")
+    expected = {o["kind"] for o in parse(on_openshift)} - {"Route"}
+    assert {o["kind"] for o in objs} == expected
 
 
 def test_a_route_sample_renders_its_route_for_openshift() -> None:

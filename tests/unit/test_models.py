@@ -134,6 +134,11 @@ EP = "spec.vllmEndpoints[0]"
 SC = "spec.config.semantic_cache"
 
 INVALID: dict[str, Invalid] = {
+    "management API exposed without a token": rule(
+        set_path("spec.managementApi", {"expose": True}),
+        "spec.managementApi",
+        models.RULE_MANAGEMENT_TOKENS.message,
+    ),
     "podLabels overriding the selector's name": rule(
         set_path("spec.podLabels", {"app.kubernetes.io/name": "other", "team": "a"}),
         "spec.podLabels",

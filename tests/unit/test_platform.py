@@ -53,11 +53,26 @@ def test_routes_are_fine_on_openshift_and_when_disabled(enabled: bool) -> None:
     assert platform.check_routes(False, Platform.KUBERNETES) is None
 
 
+@pytest.mark.parametrize(
+    ("enabled", "detected", "deployed"),
+    [
+        (True, Platform.OPENSHIFT, True),
+        (True, Platform.KUBERNETES, False),
+        (False, Platform.OPENSHIFT, False),
+    ],
+)
+def test_the_release_carries_a_route_only_when_asked_for_on_openshift(
+    enabled: bool, detected: Platform, deployed: bool
+) -> None:
+    assert platform.routes_deployed(enabled, detected) is deployed
+
+
 def test_routes_on_plain_kubernetes_name_the_field_and_both_fixes() -> None:
     message = platform.check_routes(True, Platform.KUBERNETES)
     assert message is not None
     assert message.startswith("spec.openshift.routes.enabled needs OpenShift")
     assert "route.openshift.io/v1 is not served" in message
+    assert "the Route is left out" in message
     assert "use spec.ingress" in message
     assert "set spec.openshift.routes.enabled to false" in message
 

@@ -66,6 +66,7 @@ def test_ready_deployment_with_a_deployed_release_is_running() -> None:
     c = conds(got)
     assert [c[t]["status"] for t in status.CONDITION_TYPES] == [
         "True",
+        "True",
         "False",
         "False",
         "False",
@@ -292,3 +293,81 @@ def test_computed_status_is_accepted_by_the_api_status_model(obs: Observation) -
     computed = status.compute(obs, None, T0)
     parsed = models.parse_status(computed)
     assert parsed.to_dict() == computed
+
+
+@pytest.mark.parametrize(
+    ("desired", "ready", "updated", "available", "reason"),
+    [
+        (2, 2, 2, "True", "MinimumReplicasAvailable"),
+        (3, 1, 3, "True", "MinimumReplicasAvailable"),
+        (2, 1, 1, "True", "MinimumReplicasAvailable"),
+        (2, 0, 2, "False", "MinimumReplicasUnavailable"),
+        (0, 0, 0, "True", "MinimumReplicasAvailable"),
+    ],
+)
+def test_available_follows_the_ready_replicas_whatever_the_phase(
+    desired: int, ready: int, updated: int, available: str, reason: str
+) -> None:
+    obs = Observation(generation=1, release=RELEASE, workload=workload(desired, ready, updated))
+    got = conds(status.compute(obs, None, T0))["Available"]
+    assert (got["status"], got["reason"]) == (available, reason)
+    assert got["message"] == f"{ready}/{desired} replicas ready"
+
+
+def test_without_a_deployment_nothing_is_available() -> None:
+    got = conds(status.compute(Observation(generation=4), None, T0))["Available"]
+    assert (got["status"], got["reason"], got["observedGeneration"]) == (
+        "False",
+        "NoDeployment",
+        4,
+    )
+
+
+def test_a_failed_upgrade_keeps_available_true_while_the_old_release_serves() -> None:
+    problem = Problem(ProblemKind.RELEASE, "QuotaExceeded", "helm upgrade failed")
+    obs = Observation(generation=2, release=RELEASE, workload=workload(2, 2, 2), problem=problem)
+    got = status.compute(obs, None, T0)
+    assert got["phase"] == "Degraded"
+    assert conds(got)["Available"]["status"] == "True"
+    assert conds(got)["Ready"]["status"] == "False"
+
+
+ROUTES_LEFT_OUT = Problem(ProblemKind.PLATFORM, "RoutesNeedOpenShift", "the Route is left out")
+
+
+def test_a_shortfall_makes_an_otherwise_running_router_degraded_and_still_available() -> None:
+    obs = Observation(
+        generation=1, release=RELEASE, workload=workload(2, 2, 2), shortfall=ROUTES_LEFT_OUT
+    )
+    got = status.compute(obs, None, T0)
+    assert got["phase"] == "Degraded"
+    c = conds(got)
+    assert (c["Degraded"]["status"], c["Degraded"]["reason"]) == ("True", "RoutesNeedOpenShift")
+    assert c["Degraded"]["message"] == "the Route is left out"
+    assert c["Ready"]["status"] == "False"
+    assert c["Available"]["status"] == "True"
+    assert c["ReleaseFailed"]["status"] == "False"
+
+
+def test_a_shortfall_waits_behind_the_rollout_it_does_not_explain() -> None:
+    obs = Observation(
+        generation=1, release=RELEASE, workload=workload(2, 0, 2), shortfall=ROUTES_LEFT_OUT
+    )
+    assert status.phase(obs)[:2] == (Phase.PROGRESSING, "ReplicasStarting")
+
+
+def test_every_condition_carries_the_generation_of_the_spec_it_describes() -> None:
+    obs = Observation(generation=7, release=RELEASE, workload=workload(1, 1, 1))
+    got = status.compute(obs, None, T0)
+    assert [c["type"] for c in got["conditions"]] == list(status.CONDITION_TYPES)
+    assert {c["observedGeneration"] for c in got["conditions"]} == {7}
+
+
+def test_the_drift_repair_report_is_written_and_kept_until_a_newer_one() -> None:
+    report = {"repairs": 1, "limit": "at most 3 repairs in 300s", "lastRepaired": "x"}
+    obs = Observation(generation=1, release=RELEASE, drift_repair=report)
+    written = status.compute(obs, {}, T0)
+    assert written["driftRepair"] == report
+    kept = status.compute(Observation(generation=1, release=RELEASE), written, T1)
+    assert kept["driftRepair"] == report
+    assert "driftRepair" not in status.compute(Observation(generation=1), {}, T0)

@@ -118,6 +118,23 @@ def test_openshift_platform_is_passed_to_the_chart() -> None:
     assert build(SPEC, KSERVE, platform=Platform.OPENSHIFT)["platform"] == "openshift"
 
 
+ROUTE_SPEC = {
+    **SPEC,
+    "openshift": {"routes": {"enabled": True, "hostname": "sr.apps.example.com"}},
+}
+
+
+def test_a_route_on_plain_kubernetes_is_left_out_of_the_values_and_the_rest_kept() -> None:
+    got = build(ROUTE_SPEC, KSERVE, platform=Platform.KUBERNETES)
+    assert got["openshift"]["routes"] == {"enabled": False, "hostname": "sr.apps.example.com"}
+    assert got["vllmEndpoints"] == build(SPEC, KSERVE)["vllmEndpoints"]
+
+
+def test_a_route_on_openshift_stays_in_the_values() -> None:
+    got = build(ROUTE_SPEC, KSERVE, platform=Platform.OPENSHIFT)
+    assert got["openshift"]["routes"]["enabled"] is True
+
+
 def test_secret_references_stay_references() -> None:
     spec = copy.deepcopy(SPEC)
     spec["config"]["semantic_cache"] = {

@@ -212,6 +212,9 @@ Each helper returns YAML; callers read it back with semantic-router.parse (never
 {{- $global := default (dict) $cfg.global -}}
 {{- include "semantic-router.checkResponseCache" (dig "stores" "response_cache" (dict) $global) -}}
 {{- include "semantic-router.kubernetesDefaults" $global -}}
+{{- /* management API: loopback unless managementApi.expose, then bearer tokens bound from env */ -}}
+{{- $tokens := (include "semantic-router.parse" (dict "text" (include "semantic-router.managementTokens" .) "what" "the management API tokens") | fromJson).items -}}
+{{- include "semantic-router.managementApiConfig" (dict "global" $global "values" .Values "tokens" $tokens) -}}
 {{- $_ := set $cfg "global" $global -}}
 {{- /* credentials: password_secret_ref becomes ${ENV}; the env var is bound to the Secret on the router container */ -}}
 {{- $rc := dig "global" "stores" "response_cache" (dict) $cfg -}}

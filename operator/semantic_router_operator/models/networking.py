@@ -12,6 +12,7 @@ from pydantic import (
 
 from semantic_router_operator.models.base import (
     HOSTNAME,
+    SECRET_KEY,
     AnnotationMap,
     ApiModel,
     DnsLabel,
@@ -20,6 +21,7 @@ from semantic_router_operator.models.base import (
 )
 from semantic_router_operator.models.rules import (
     RULE_INGRESS_HOSTS,
+    RULE_MANAGEMENT_TOKENS,
     RULE_PASSTHROUGH_INSECURE,
     _rules,
 )
@@ -50,6 +52,67 @@ class GatewaySpec(ApiModel):
         description="Host names the HTTPRoute matches (e.g. router.example.com or "
         "*.example.com); unset matches every host of the Gateway listener.",
     )
+    implementation: Literal["envoy-gateway", "istio", "none"] = Field(
+        "envoy-gateway",
+        description="What runs the Gateway, and so how the router is attached to it as "
+        "ext_proc: envoy-gateway (an EnvoyExtensionPolicy on the HTTPRoute), istio (an "
+        "EnvoyFilter on the Gateway's workload, in the Gateway's namespace) or none (attach "
+        "it yourself to the router Service's grpc port; the status says so).",
+    )
+    drop_client_selected_model: bool = Field(
+        True,
+        description="Remove a client-sent x-selected-model header before the Gateway picks a "
+        "route, so that only the router chooses the backend: a ClientTrafficPolicy on the "
+        "Gateway (envoy-gateway) or an early header mutation in the EnvoyFilter (istio). Turn "
+        "it off only if the Gateway already has a ClientTrafficPolicy, and add "
+        "headers.earlyRequestHeaders.remove: [x-selected-model] to that one.",
+    )
+
+
+class ManagementTokenSecret(ApiModel):
+    """The Secret key holding one bearer token."""
+
+    name: DnsSubdomain = Field(description="Secret name, in the SemanticRouter's namespace.")
+    key: str = Field(
+        min_length=1, max_length=253, pattern=SECRET_KEY, description="Key in the Secret."
+    )
+
+
+class ManagementToken(ApiModel):
+    """A bearer token of the management API and the role it grants."""
+
+    secret_key_ref: ManagementTokenSecret = Field(
+        description="Secret key holding the token; it reaches the router as an environment "
+        "variable, never in the config.",
+    )
+    role: Literal["viewer", "operator", "admin"] = Field(
+        "viewer",
+        description="viewer (read, classify), operator (also config and cache writes) or "
+        "admin (everything, secrets included).",
+    )
+
+
+class ManagementApiSpec(ApiModel):
+    """The router's management API (classification, config, health, start-up status; no chat
+    completions). Bound to 127.0.0.1 unless exposed."""
+
+    model_config = ConfigDict(json_schema_extra=_rules(RULE_MANAGEMENT_TOKENS))
+
+    expose: bool = Field(
+        False,
+        description="Publish it on the Service port api (spec.service.api.port): the router "
+        "binds 0.0.0.0 with remote_exposure and bearer authentication. Off: the port is not "
+        "published and nothing routes to it (kubectl port-forward still reaches it).",
+    )
+    tokens: list[ManagementToken] | None = Field(
+        None, max_length=16, description="Bearer tokens; at least one when exposed."
+    )
+
+    @model_validator(mode="after")
+    def _tokens_when_exposed(self) -> ManagementApiSpec:
+        if self.expose and not self.tokens:
+            raise ValueError(RULE_MANAGEMENT_TOKENS.message)
+        return self
 
 
 class RouteTLSSpec(ApiModel):
@@ -76,12 +139,13 @@ class RouteTLSSpec(ApiModel):
 
 class RoutesSpec(ApiModel):
     """An OpenShift Route in front of the Service: the Envoy port in standalone mode, the
-    API port in gateway mode."""
+    management API port in gateway mode (only with spec.managementApi.expose)."""
 
     enabled: bool = Field(
         False,
-        description="Create a Route. Needs OpenShift: on a cluster without the Route API the "
-        "SemanticRouter is refused (reason RoutesNeedOpenShift); use ingress there.",
+        description="Create a Route. Needs OpenShift: on a cluster without the Route API "
+        "the router is deployed without it and reported Degraded (reason "
+        "RoutesNeedOpenShift); use ingress there.",
     )
     hostname: DnsSubdomain | None = Field(
         None,
@@ -108,7 +172,8 @@ class IngressPath(ApiModel):
     service_port: Port | None = Field(
         None,
         description="Service port the path routes to; defaults to the Envoy port "
-        "(envoy-http) in standalone mode, the API port in gateway mode.",
+        "(envoy-http) in standalone mode, the management API port in gateway mode (published "
+        "only with spec.managementApi.expose).",
     )
 
 

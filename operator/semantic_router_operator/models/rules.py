@@ -205,6 +205,12 @@ RULE_ONE_CLAIM_SOURCE = Rule(
     "resourceClaimTemplateName",
 )
 
+RULE_MANAGEMENT_TOKENS = Rule(
+    cel="!self.expose || (has(self.tokens) && size(self.tokens) > 0)",
+    message="managementApi.expose needs at least one managementApi.tokens entry: the router "
+    "refuses remote exposure without bearer authentication",
+)
+
 RULES: tuple[Rule, ...] = (
     RULE_KSERVE,
     RULE_LLAMASTACK,
@@ -227,6 +233,7 @@ RULES: tuple[Rule, ...] = (
     RULE_POD_LABELS,
     RULE_CLAIMS_DECLARED,
     RULE_ONE_CLAIM_SOURCE,
+    RULE_MANAGEMENT_TOKENS,
 )
 
 

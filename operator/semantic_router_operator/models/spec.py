@@ -33,6 +33,7 @@ from semantic_router_operator.models.envoy import (
 from semantic_router_operator.models.networking import (
     GatewaySpec,
     IngressSpec,
+    ManagementApiSpec,
     OpenShiftSpec,
 )
 from semantic_router_operator.models.rules import (
@@ -256,6 +257,9 @@ class SemanticRouterSpec(ApiModel):
         + ".",
     )
     gateway: GatewaySpec | None = Field(None, description="Gateway integration mode.")
+    management_api: ManagementApiSpec | None = Field(
+        None, description="The router's management API."
+    )
     envoy: EnvoySpec | None = Field(
         None, description="Envoy sidecar settings (standalone mode only)."
     )

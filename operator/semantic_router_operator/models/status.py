@@ -63,6 +63,18 @@ class BackendStatus(StatusModel):
     message: str | None = Field(None, description="Why discovery failed, when it did.")
 
 
+class DriftRepairStatus(StatusModel):
+    """Repairs of the objects the release owns, when someone else changed or deleted them."""
+
+    repairs: int | None = Field(None, ge=0, description="Repairs since the operator started.")
+    limit: str | None = Field(None, description="The repair budget of this router.")
+    last_repaired: str | None = Field(None, description="What the last repair restored.")
+    last_repair_time: str | None = Field(None, description="When the last repair ran (RFC 3339).")
+    limited_until: str | None = Field(
+        None, description="Set while drift waits for the budget: when the next repair may run."
+    )
+
+
 Phase = Literal["Pending", "Progressing", "Running", "Degraded", "Failed"]
 GatewayMode = Literal["standalone", "gateway-integration"]
 
@@ -91,3 +103,6 @@ class SemanticRouterStatus(StatusModel):
     )
     release: ReleaseStatus | None = Field(None, description="The helm release.")
     backends: list[BackendStatus] | None = Field(None, description="Each endpoint as resolved.")
+    drift_repair: DriftRepairStatus | None = Field(
+        None, description="Repairs of owned objects changed or deleted by someone else."
+    )

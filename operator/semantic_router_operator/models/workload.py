@@ -100,14 +100,15 @@ class ApiPortSpec(ApiModel):
 
     port: Port = Field(
         8080,
-        description="Service port of the router's HTTP API (classification, health); the "
-        "backend of the HTTPRoute in gateway mode. Chat traffic in standalone mode enters "
-        "through the Envoy port `envoy-http` (spec.envoy.port, 8801).",
+        description="Service port of the router's management API (classification, config, "
+        "health), published only with spec.managementApi.expose. Chat traffic enters through "
+        "the Envoy port `envoy-http` (spec.envoy.port, 8801) in standalone mode and through "
+        "the Gateway in gateway mode.",
     )
     target_port: Port = Field(
         8080,
-        description="Container port of the router's HTTP API server, in both modes (the "
-        "Envoy sidecar listens on spec.envoy.port).",
+        description="Container port of the router's management API server (the router "
+        "config's management_api.port).",
     )
     protocol: Literal["TCP"] | None = Field(
         None,

@@ -232,12 +232,14 @@ class HelmReleases:
         *,
         digest: str,
         owner: str = "",
+        repair: bool = False,
     ) -> ReleaseInfo:
         """``helm upgrade --install`` the chart with `values`, recording `digest`, and
         labelled with `owner` (the SemanticRouter's uid) when given.
 
         Does nothing when the latest revision is already deployed with `digest` (the
-        operator may not know it applied them: a restart, a lost status update). Unlocks a
+        operator may not know it applied them: a restart, a lost status update), unless
+        `repair`: then helm restores what someone changed behind its back. Unlocks a
         stuck release first; rolls back to the last deployed revision when the upgrade
         fails after recording a failed revision.
         """
@@ -249,7 +251,7 @@ class HelmReleases:
         major = await self.helm_major()
         async with self._lock(name, namespace):
             history = await self._history(name, namespace)
-            current = already_deployed(history, digest)
+            current = None if repair else already_deployed(history, digest)
             if current is not None:
                 return self._unchanged(name, namespace, current, digest)
             await self._recover(name, namespace, major, history)

@@ -152,6 +152,7 @@ class ReleaseManager(Protocol):
         *,
         digest: str,
         owner: str = "",
+        repair: bool = False,
     ) -> ReleaseInfo: ...
 
     async def status(self, name: str, namespace: str) -> ReleaseInfo | None: ...

@@ -1,19 +1,27 @@
-"""An in-memory Kubernetes API for the integration tests, over real HTTP.
+"""An in-memory Kubernetes API over real HTTP, for the integration and reliability tiers
+and the benchmarks.
 
 Built on kmock's KubernetesEmulator, with what the control loop needs and kmock 0.8
 lacks: the core group discovered as ``v1`` (not ``/v1``), ``resourceVersion`` /
 ``generation`` / ``uid`` / ``creationTimestamp`` maintained on writes, ``generateName``,
 a stale ``resourceVersion`` test in a JSON patch answered with 422, writes to the
 ``status`` subresource limited to the status, and label selectors honoured on lists.
+
+The contract these copy is the Kubernetes API server's (the API conventions of
+kubernetes/community, contributors/devel/sig-architecture/api-conventions.md: metadata
+maintained by the server, ``generation`` bumped by spec changes only, the status
+subresource, optimistic concurrency), as Kubernetes 1.25 and later behave; the e2e tier runs
+the same operator against a real API server.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import itertools
 import uuid
 from collections.abc import AsyncIterator, Iterator, Mapping
-from typing import Any
+from typing import Any, Self
 
 import aiohttp
 import attrs
@@ -78,10 +86,13 @@ class Cluster(kmock.KubernetesEmulator):
         self.resources[resource] = kmock.ResourceInfo(verbs=VERBS, **info)
 
     @classmethod
-    def standard(cls) -> Cluster:
+    def standard(cls, *optional: str) -> Self:
+        """The core resources and the CRD, plus `optional` ones (KSERVE, ROUTES)."""
         cluster = cls()
         for resource, info in CORE_RESOURCES.items():
             cluster.serve(resource, **info)
+        for resource in optional:
+            cluster.serve(resource, **OPTIONAL_RESOURCES[resource])
         return cluster
 
     async def _handle(self, request: rendering.Request) -> Any:
@@ -242,6 +253,38 @@ class Client:
             if response.status == 404:
                 return None
             return await response.json(content_type=None)
+
+    async def list(
+        self, resource: str, namespace: str | None, labels: Mapping[str, str] | None = None
+    ) -> list[Any]:
+        """The objects of `resource` (in `namespace`) carrying every one of `labels`."""
+        selector = ",".join(f"{key}={value}" for key, value in (labels or {}).items())
+        params = {"labelSelector": selector} if selector else {}
+        payload = await self._call("GET", self.path(resource, namespace), params=params)
+        return list(payload.get("items") or [])
+
+
+class LoopClients:
+    """One `Client` per event loop: a stand-in used from the operator's threads (each its
+    own loop) and from the test's loop opens an HTTP session in each."""
+
+    def __init__(self, url: str, headers: Mapping[str, str] | None = None) -> None:
+        self.url = url
+        self.headers = dict(headers or {})
+        self._clients: dict[asyncio.AbstractEventLoop, Client] = {}
+
+    def get(self) -> Client:
+        """The running loop's client (opened on first use)."""
+        loop = asyncio.get_running_loop()
+        if loop not in self._clients:
+            self._clients[loop] = Client(aiohttp.ClientSession(headers=self.headers), self.url)
+        return self._clients[loop]
+
+    async def close(self) -> None:
+        """Close the running loop's session (each loop that used one closes its own)."""
+        client = self._clients.pop(asyncio.get_running_loop(), None)
+        if client is not None:
+            await client.session.close()
 
 
 _PLURALS = {

@@ -757,6 +757,8 @@ def _shown_default(value: object) -> str:
         return "empty"
     if isinstance(value, Path):
         return str(settings.IMAGE_CHART_PATH)
+    if isinstance(value, bool):
+        return str(value).lower()  # as the variable is written: true or false
     if isinstance(value, float):
         return f"{value:g}"
     return str(value)

@@ -61,6 +61,8 @@ def test_config_default_builds_the_crd_rbac_namespace_and_manager() -> None:
         "Deployment",
         "Namespace",
         "NetworkPolicy",
+        "Role",
+        "RoleBinding",
         "ServiceAccount",
     ]
 
@@ -74,7 +76,9 @@ def test_the_deployment_has_the_name_the_troubleshooting_commands_use() -> None:
 
 def test_every_namespaced_object_lands_in_the_operator_namespace() -> None:
     namespaced = [
-        o for o in built() if o["kind"] in ("Deployment", "ServiceAccount", "NetworkPolicy")
+        o
+        for o in built()
+        if o["kind"] in ("Deployment", "ServiceAccount", "NetworkPolicy", "Role", "RoleBinding")
     ]
     assert {o["metadata"]["namespace"] for o in namespaced} == {NAMESPACE}
 
@@ -82,6 +86,29 @@ def test_every_namespaced_object_lands_in_the_operator_namespace() -> None:
 @pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
 def test_every_object_is_valid_on_kubernetes(version: str) -> None:
     validate_kubernetes(built(), version)
+
+
+def test_two_replicas_run_and_elect_one_leader_on_a_lease_in_the_operator_namespace() -> None:
+    deployment = only("Deployment")
+    assert deployment["spec"]["replicas"] == 2
+    env = {e["name"]: e["value"] for e in manager()["env"] if "value" in e}
+    chosen = settings.from_env({k: v for k, v in env.items() if k.startswith("SR_OPERATOR_")})
+    assert chosen.leader_election
+    role = only("Role")
+    assert role["metadata"]["namespace"] == NAMESPACE
+    assert role["rules"] == [
+        {
+            "apiGroups": ["coordination.k8s.io"],
+            "resources": ["leases"],
+            "verbs": ["get", "create", "update"],
+        }
+    ]
+    binding = only("RoleBinding")
+    assert binding["roleRef"]["name"] == role["metadata"]["name"]
+    account = deployment["spec"]["template"]["spec"]["serviceAccountName"]
+    assert binding["subjects"] == [
+        {"kind": "ServiceAccount", "name": account, "namespace": NAMESPACE}
+    ]
 
 
 # --- the namespaced install (config/namespaced) ------------------------------------------------
@@ -184,10 +211,14 @@ def test_the_manager_passes_the_security_scan_of_the_chart() -> None:
     security_scan(built())
 
 
-def test_one_replica_replaced_never_rolled_so_two_operators_never_overlap() -> None:
+def test_a_rolling_update_never_adds_a_third_replica_and_the_lease_keeps_one_active() -> None:
     spec = only("Deployment")["spec"]
-    assert spec["replicas"] == 1
-    assert spec["strategy"] == {"type": "Recreate"}
+    assert spec["strategy"] == {
+        "type": "RollingUpdate",
+        "rollingUpdate": {"maxUnavailable": 1, "maxSurge": 0},
+    }
+    env = {e["name"]: e.get("value") for e in manager()["env"]}
+    assert env["SR_OPERATOR_LEADER_ELECTION"] == "true"
 
 
 def test_the_liveness_probe_asks_the_endpoint_the_operator_serves() -> None:

@@ -215,7 +215,7 @@ def rbac_rules(name: str) -> list[dict[str, Any]]:
 def test_the_csv_grants_the_namespaced_rules_as_permissions() -> None:
     (permission,) = install_spec()["permissions"]
     (account,) = [o for o in kustomized() if o["kind"] == "ServiceAccount"]
-    assert permission["rules"] == rbac_rules("role.yaml")
+    assert permission["rules"] == rbac_rules("role.yaml") + rbac_rules("leader_election_role.yaml")
     assert permission["serviceAccountName"] == account["metadata"]["name"]
 
 
@@ -247,6 +247,7 @@ def test_the_csv_deploys_the_kustomize_manager_watching_the_operatorgroup_namesp
         },
         {"name": "RELATED_IMAGE_ROUTER", "value": str(release.router_image)},
         {"name": "RELATED_IMAGE_ENVOY", "value": str(release.envoy_image)},
+        {"name": "SR_OPERATOR_LEADER_ELECTION", "value": "true"},
     ]
     assert entry["spec"] == expected
     assert (

@@ -20,16 +20,18 @@ from typing import Any
 
 import pytest
 import yaml
+from semantic_router_operator import owned
 
 from scripts import deploy_manifests
+from tests.support import apis
 from tests.support.helm import CHART, CI_VALUES, render
 
 ROOT = Path(__file__).resolve().parents[2]
 ROLE_FILE = ROOT / "config" / "rbac" / "role.yaml"
 CLUSTER_ROLE_FILE = ROOT / "config" / "rbac" / "cluster_role.yaml"
+ELECTION_ROLE_FILE = ROOT / "config" / "rbac" / "leader_election_role.yaml"
 PACKAGE = ROOT / "operator" / "semantic_router_operator"
 CRD_FILE = ROOT / "crds" / "vllm.ai_semanticrouters.yaml"
-CHART_CRDS = ROOT / "tests" / "chart" / "data" / "crds"
 
 # Optional APIs the chart renders for when the cluster serves them.
 API_VERSIONS = ("route.openshift.io/v1", "monitoring.coreos.com/v1", "gateway.networking.k8s.io/v1")
@@ -51,6 +53,21 @@ KOPF_NEEDS: dict[Rule, frozenset[str]] = {
     ("apiextensions.k8s.io", "customresourcedefinitions"): frozenset({"list", "watch"}),
     ("", "events"): frozenset({"create", "patch"}),
 }
+# Leader election (leader.py): the Lease is read, created and renewed or taken over, never
+# listed; a Role in the operator's namespace grants it (leader_election_role.yaml).
+LEASE_NEEDS: dict[Rule, frozenset[str]] = {
+    ("coordination.k8s.io", "leases"): frozenset({"get", "create", "update"})
+}
+# Asked of the API by every client without a rule (system:basic-user): not reads.
+SELF_REVIEWS: Rule = ("authorization.k8s.io", "selfsubjectaccessreviews")
+NOT_READS = {*LEASE_NEEDS, SELF_REVIEWS}
+# The watches of the owned objects (watches.py): one list and watch per kind the chart
+# renders (owned.KINDS), on collection paths built from the kind; and API discovery
+# (/api/v1, /apis/<group>/<version>), which every authenticated client may read.
+WATCH_VERBS = frozenset({"list", "watch"})
+# Paths built from a kind or a group, not literal: owned.py (the owned kinds' collections),
+# watches.py (API discovery).
+BUILT_PATHS = {"owned.py", "watches.py"}
 # helm's release storage: one Secret per revision in the release namespace.
 HELM_STORAGE: dict[Rule, frozenset[str]] = {("", "secrets"): HELM_VERBS}
 # OpenShift: setting a Route's spec.host needs the custom-host subresource.
@@ -81,11 +98,9 @@ def guess_resource(kind: str) -> str:
 def crd_plurals() -> dict[tuple[str, str], str]:
     """(group, kind) -> plural, for the custom kinds the chart renders."""
     plurals = {}
-    for path in sorted(CHART_CRDS.glob("*.yaml")):
-        for crd in yaml.safe_load_all(path.read_text()):
-            if crd and crd.get("kind") == "CustomResourceDefinition":
-                names = crd["spec"]["names"]
-                plurals[(crd["spec"]["group"], names["kind"])] = names["plural"]
+    for crd in apis.crd_manifests():
+        names = crd["spec"]["names"]
+        plurals[(crd["spec"]["group"], names["kind"])] = names["plural"]
     return plurals
 
 
@@ -103,10 +118,24 @@ def chart_renders() -> tuple[tuple[str, tuple[dict[str, Any], ...]], ...]:
     for values in CI_VALUES:
         objs = render([values], namespace="sr-system", api_versions=API_VERSIONS)
         renders.append((values.name, tuple(objs)))
-    gateway = {"gateway": {"existingRef": {"name": "shared-gateway", "namespace": "gateways"}}}
     everything = CHART / "ci" / "everything-values.yaml"
-    objs = render([everything], gateway, namespace="sr-system", api_versions=API_VERSIONS)
-    renders.append(("everything-values.yaml + gateway mode", tuple(objs)))
+    # An HTTPRoute routes only to Services: the external endpoint stays in standalone mode.
+    endpoints = yaml.safe_load(everything.read_text())["vllmEndpoints"]
+    in_cluster = [e for e in endpoints if e["name"] != "deepseek-external"]
+    for implementation in ("envoy-gateway", "istio"):
+        gateway = {
+            "vllmEndpoints": in_cluster,
+            "gateway": {
+                "existingRef": {"name": "shared-gateway", "namespace": "gateways"},
+                "implementation": implementation,
+            },
+            "managementApi": {
+                "expose": True,
+                "tokens": [{"secretKeyRef": {"name": "mgmt", "key": "token"}, "role": "admin"}],
+            },
+        }
+        objs = render([everything], gateway, namespace="sr-system", api_versions=API_VERSIONS)
+        renders.append((f"everything-values.yaml + gateway mode ({implementation})", tuple(objs)))
     return tuple(renders)
 
 
@@ -179,6 +208,8 @@ def api_reads() -> dict[Rule, set[str]]:
             template = _template(node, constants)
             if template is None or not template.startswith(("/api/", "/apis/")):
                 continue
+            if path.name in BUILT_PATHS and "{x}" in template.split("/")[2]:
+                continue
             match = _PATH.match(template)
             assert match, f"{path.name}: cannot tell which resource {template!r} reads"
             group = "" if match["core"] else match["group"]
@@ -192,14 +223,15 @@ def api_reads() -> dict[Rule, set[str]]:
 
 def rules_of(path: Path) -> list[dict[str, Any]]:
     role = yaml.safe_load(path.read_text())
-    assert role["kind"] == "ClusterRole"
+    assert role["kind"] == ("Role" if path == ELECTION_ROLE_FILE else "ClusterRole")
     rules: list[dict[str, Any]] = role["rules"]
     return rules
 
 
 def role_rules() -> list[dict[str, Any]]:
-    """Everything the operator is granted: the namespaced and the cluster-scoped rules."""
-    return rules_of(ROLE_FILE) + rules_of(CLUSTER_ROLE_FILE)
+    """Everything the operator is granted: the namespaced and the cluster-scoped rules, and
+    the Lease of leader election."""
+    return rules_of(ROLE_FILE) + rules_of(CLUSTER_ROLE_FILE) + rules_of(ELECTION_ROLE_FILE)
 
 
 def granted(rules: Iterable[Mapping[str, Any]]) -> dict[Rule, frozenset[str]]:
@@ -224,8 +256,11 @@ def needed() -> dict[Rule, frozenset[str]]:
         if obj["kind"] == "Route" and (obj.get("spec") or {}).get("host"):
             add(ROUTE_CUSTOM_HOST, {"create", "update"})
     for rule in api_reads():
-        add(rule, READ_VERBS)
-    for rule, verbs in {**KOPF_NEEDS, **HELM_STORAGE}.items():
+        if rule not in NOT_READS:
+            add(rule, READ_VERBS)
+    for kind in owned.KINDS:
+        add((kind.group, kind.plural), WATCH_VERBS)
+    for rule, verbs in {**KOPF_NEEDS, **HELM_STORAGE, **LEASE_NEEDS}.items():
         add(rule, verbs)
     return {key: frozenset(verbs) for key, verbs in need.items()}
 
@@ -276,7 +311,10 @@ def test_the_operator_source_reads_the_kinds_discovery_status_and_storage_need()
 # The operator's own writes: KubeClient.merge_patch, used by the drift timer for the status
 # of its SemanticRouters and one annotation on them (kopf's verbs, KOPF_NEEDS); their
 # paths are literal and scanned like the reads.
-OWN_WRITES = {("kube.py", "patch")}
+# The SelfSubjectAccessReview of the watches (watches.py: may the operator list and watch a
+# kind?) is a create every authenticated client may make (the default system:basic-user
+# ClusterRole): no rule needed. leader.py's Lease writes go through `request`, granted above.
+OWN_WRITES = {("kube.py", "patch"), ("watches.py", "post")}
 
 
 def test_the_operator_talks_to_the_api_only_through_reads_this_test_sees() -> None:
@@ -305,8 +343,18 @@ def test_the_operator_talks_to_the_api_only_through_reads_this_test_sees() -> No
 
 
 def test_every_read_of_the_operator_is_granted() -> None:
-    need = {rule: READ_VERBS for rule in api_reads()}
+    need = {rule: READ_VERBS for rule in api_reads() if rule not in NOT_READS}
     assert missing(need, granted(role_rules())) == []
+
+
+def test_every_owned_kind_may_be_listed_and_watched() -> None:
+    need = {(kind.group, kind.plural): WATCH_VERBS for kind in owned.KINDS}
+    assert missing(need, granted(role_rules())) == []
+
+
+def test_leader_election_may_read_create_and_renew_its_lease_and_nothing_else() -> None:
+    assert granted(rules_of(ELECTION_ROLE_FILE)) == LEASE_NEEDS
+    assert ("coordination.k8s.io", "leases") in api_reads()
 
 
 def test_kopf_can_watch_patch_and_report_on_semanticrouters() -> None:

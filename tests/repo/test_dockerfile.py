@@ -378,7 +378,7 @@ def test_the_build_context_holds_the_package_the_chart_and_the_crd_only() -> Non
 @pytest.mark.parametrize(
     "path",
     [
-        "tests/unit/test_dockerfile.py",
+        "tests/repo/test_dockerfile.py",
         ".venv/bin/python",
         "bin/helm",
         ".git/config",
