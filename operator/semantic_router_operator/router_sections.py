@@ -30,6 +30,7 @@ from pydantic import (
     ConfigDict,
     Field,
     WithJsonSchema,
+    field_validator,
     model_validator,
 )
 
@@ -274,10 +275,23 @@ class DecisionAction(SectionModel):
     destination: str = Field(min_length=1, description="Where the request goes.")
 
 
+NO_DECISION_ACTION = (
+    "action is not supported: the router (v0.4.0) has no decision actions and would ignore "
+    "it; remove action and route with modelRefs"
+)
+
+
 class Decision(SectionModel):
     """A routing decision: when its rules match, the request goes to its models."""
 
-    model_config = ConfigDict(populate_by_name=True)
+    model_config = ConfigDict(
+        populate_by_name=True,
+        json_schema_extra={
+            "x-kubernetes-validations": [
+                {"rule": "!has(self.action)", "message": NO_DECISION_ACTION}
+            ]
+        },
+    )
 
     name: str = Field(min_length=1, description="Decision name.")
     description: str | None = Field(None, description="What the decision is for.")
@@ -294,12 +308,21 @@ class Decision(SectionModel):
         None, description="Plugins run when the decision matches, e.g. system_prompt."
     )
     action: DecisionAction | None = Field(
-        None, description="Explicit action (needs a jailbreak condition in rules)."
+        None,
+        description="Not supported: the router (v0.4.0) has no decision actions (its CLI's "
+        "explicit route action, which needs a jailbreak condition in rules); refused.",
     )
     adaptations: FreeObject | None = Field(None, description="Learning adaptations.")
     output_contract: str | None = Field(None, description="Named output contract.")
     output_contract_spec: FreeObject | None = Field(None, description="Output contract.")
     annotations: FreeObject | None = Field(None, description="Free annotations.")
+
+    @field_validator("action")
+    @classmethod
+    def _router_has_no_actions(cls, action: DecisionAction | None) -> DecisionAction | None:
+        if action is not None:
+            raise ValueError(NO_DECISION_ACTION)
+        return action
 
 
 class LoraCard(SectionModel):
@@ -368,3 +391,65 @@ class RoutingConfig(SectionModel):
 
 Strategy = Literal["priority", "confidence"]
 Effort = Literal["low", "medium", "high"]
+
+
+# --- decisions against the served models ------------------------------------------------------
+
+
+def _names(items: Any, key: str = "name") -> list[str]:
+    return [str(item[key]) for item in items or [] if isinstance(item, dict) and key in item]
+
+
+def model_ref_problems(spec: dict[str, Any]) -> list[tuple[str, str]]:
+    """(field, message) for each decision model reference the router refuses: a model no
+    endpoint (or ``config.providers.models`` entry) serves, or a LoRA its model card lacks.
+
+    The router's rule (``vllm-sr config validate``): when any model is configured, every
+    ``modelRefs[].model`` is one of them and every ``lora_name`` is one of the LoRAs of that
+    model's card (``routing.modelCards`` entry, else the one the operator writes from the
+    endpoints' ``loras``)."""
+    config = spec.get("config") or {}
+    endpoints = [e for e in spec.get("vllmEndpoints") or [] if isinstance(e, dict)]
+    providers = [
+        m for m in (config.get("providers") or {}).get("models") or [] if isinstance(m, dict)
+    ]
+    catalog = {str(m["name"]): str(m.get("catalog") or m["name"]) for m in providers if "name" in m}
+    for endpoint in endpoints:
+        catalog.setdefault(str(endpoint.get("model")), str(endpoint.get("model")))
+    if not catalog:
+        return []
+    loras: dict[str, set[str]] = {}
+    for endpoint in endpoints:
+        loras.setdefault(str(endpoint.get("model")), set()).update(_names(endpoint.get("loras")))
+    routing = config.get("routing") or {}
+    for card in routing.get("modelCards") or []:
+        if isinstance(card, dict) and "name" in card:
+            loras[str(card["name"])] = set(_names(card.get("loras")))
+    served = ", ".join(sorted(catalog))
+    problems: list[tuple[str, str]] = []
+    for where, decisions in (
+        ("spec.config.decisions", config.get("decisions")),
+        ("spec.config.routing.decisions", routing.get("decisions")),
+    ):
+        for i, decision in enumerate(decisions or []):
+            for j, ref in enumerate(decision.get("modelRefs") or []):
+                at = f"{where}[{i}].modelRefs[{j}]"
+                model, lora = ref.get("model"), ref.get("lora_name")
+                if model not in catalog:
+                    problems.append(
+                        (
+                            f"{at}.model",
+                            f"model {model!r} is not a model the router serves ({served}): "
+                            "name one of them, or add a vllmEndpoints entry serving it",
+                        )
+                    )
+                elif lora and lora not in loras.get(catalog[model], set()):
+                    problems.append(
+                        (
+                            f"{at}.lora_name",
+                            f"LoRA {lora!r} is not one of model {model!r}'s adapters: add it to "
+                            "the loras of an endpoint serving the model (or of its "
+                            "routing.modelCards entry), or remove lora_name",
+                        )
+                    )
+    return problems

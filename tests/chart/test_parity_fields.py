@@ -15,7 +15,12 @@ from semantic_router_operator.discovery import BackendRef, offline_result
 from semantic_router_operator.platform import Platform
 
 from tests.chart.conftest import NAMESPACE, RELEASE
-from tests.chart.validators import KUBERNETES_VERSIONS, configmaps_with_key, validate_release
+from tests.chart.validators import (
+    KUBERNETES_VERSIONS,
+    configmaps_with_key,
+    validate_release,
+    validate_router_config,
+)
 from tests.support.helm import CHART, find, render
 
 ENDPOINT = {
@@ -137,3 +142,21 @@ def test_a_wildcard_ingress_host_reaches_the_ingress() -> None:
     [rendered] = find(objs, "Ingress")
     assert [rule["host"] for rule in rendered["spec"]["rules"]] == ["*.example.com"]
     assert rendered["spec"]["tls"][0]["hosts"] == ["*.example.com"]
+
+
+def test_a_decision_on_an_endpoint_lora_passes_the_router() -> None:
+    endpoint = {**ENDPOINT, "loras": [{"name": "sql"}]}
+    refs = [{"model": endpoint["model"], "lora_name": "sql"}]
+    decision = {"name": "sql", "priority": 10, "modelRefs": refs}
+    parsed = models.parse_spec({"vllmEndpoints": [endpoint], "config": {"decisions": [decision]}})
+    resolved = [offline_result(BackendRef.from_endpoint(endpoint), NAMESPACE)]
+    built = values.build(
+        parsed,
+        [r for r in resolved if r],
+        Platform.KUBERNETES,
+        chart_defaults=values.read_chart_defaults(CHART),
+    )
+    objs = render(values=built, release=RELEASE, namespace=NAMESPACE)
+    [router] = configmaps_with_key(objs, "config.yaml")
+    validate_router_config(router["data"]["config.yaml"])
+    assert router_config(objs)["routing"]["decisions"][0]["modelRefs"][0]["lora_name"] == "sql"

@@ -229,3 +229,53 @@ def test_ingress_hosts_may_be_wildcards() -> None:
 )
 def test_every_parity_field_has_a_kubectl_explain_description(path: str) -> None:
     assert len(explain(path)) > 20
+
+
+def test_a_decision_action_is_refused_by_both_as_the_router_has_none() -> None:
+    jailbreak = {"type": "jailbreak", "name": "jb"}
+    decision = {
+        "name": "block",
+        "priority": 100,
+        "rules": {"conditions": [jailbreak]},
+        "action": {"type": "route", "destination": "refusal"},
+    }
+    for config, at in (
+        ({"decisions": [decision]}, "spec.config.decisions[0]"),
+        ({"routing": {"decisions": [decision]}}, "spec.config.routing.decisions[0]"),
+    ):
+        with pytest.raises(SpecError) as refused:
+            parse_spec({"config": copy.deepcopy(config)})
+        [error] = refused.value.errors
+        assert error.path == f"{at}.action"
+        assert "the router (v0.4.0) has no decision actions" in error.message
+        problems = crdcheck.admission_problems(CRD, router({"config": config}))
+        assert [(p.path, "remove action" in p.message) for p in problems] == [(at, True)]
+
+
+LORA_ENDPOINT = {
+    "name": "a",
+    "model": "m",
+    "loras": [{"name": "sql"}],
+    "backend": {"type": "kserve", "inferenceServiceName": "m"},
+}
+
+
+def test_a_decision_naming_a_model_no_endpoint_serves_is_refused_naming_the_reference() -> None:
+    decision = {"name": "d", "priority": 1, "modelRefs": [{"model": "m"}, {"model": "other"}]}
+    with pytest.raises(SpecError) as refused:
+        parse_spec({"vllmEndpoints": [LORA_ENDPOINT], "config": {"decisions": [decision]}})
+    [error] = refused.value.errors
+    assert error.path == "spec.config.decisions[0].modelRefs[1].model"
+    assert "model 'other' is not a model the router serves (m)" in error.message
+
+
+def test_a_decision_lora_must_be_one_of_its_models_adapters() -> None:
+    decision = {"name": "d", "priority": 1, "modelRefs": [{"model": "m", "lora_name": "math"}]}
+    with pytest.raises(SpecError) as refused:
+        parse_spec(
+            {"vllmEndpoints": [LORA_ENDPOINT], "config": {"routing": {"decisions": [decision]}}}
+        )
+    [error] = refused.value.errors
+    assert error.path == "spec.config.routing.decisions[0].modelRefs[0].lora_name"
+    decision["modelRefs"] = [{"model": "m", "lora_name": "sql"}]
+    parse_spec({"vllmEndpoints": [LORA_ENDPOINT], "config": {"routing": {"decisions": [decision]}}})

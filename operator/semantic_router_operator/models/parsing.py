@@ -18,6 +18,7 @@ from semantic_router_operator.models.spec import (
 from semantic_router_operator.models.status import (
     SemanticRouterStatus,
 )
+from semantic_router_operator.router_sections import model_ref_problems
 
 # --- parsing with readable errors --------------------------------------------------------------
 
@@ -122,6 +123,9 @@ def parse_spec(spec: Mapping[str, Any]) -> SemanticRouterSpec:
         raise SpecError(found + [e for e in exposed if e.path not in paths]) from None
     if exposed:
         raise SpecError(exposed)
+    unserved = [FieldError(path, message) for path, message in model_ref_problems(dict(spec))]
+    if unserved:
+        raise SpecError(unserved)
     return parsed
 
 
