@@ -37,9 +37,9 @@ from typing import Any
 from bench import stats
 from bench.stats import Figure
 from scripts import deploy_manifests
-from tests.e2e import conftest as e2e
-from tests.e2e.cluster import Kubectl, find_cluster, wait_for
-from tests.e2e.routers import (
+from tests.support import live as e2e
+from tests.support.kubectl import Kubectl, find_cluster, wait_for
+from tests.support.routers import (
     BACKEND_SERVICE,
     KIND,
     backend_service,

@@ -47,6 +47,7 @@ OPERATOR_CHART = "charts/semantic-router-operator"
 CHART_RBAC_FILES = (
     "role.yaml",
     "cluster_role.yaml",
+    "leader_election_role.yaml",
     "semanticrouter_editor_role.yaml",
     "semanticrouter_viewer_role.yaml",
 )

@@ -26,7 +26,8 @@ import kopf
 from semantic_router_operator import lifecycle, models, status, wiring
 from semantic_router_operator.kopfstate import DIFFBASE, PROGRESS
 from semantic_router_operator.observe import ADOPT_ANNOTATION, router_entry
-from semantic_router_operator.reconcile import Logger, Operator
+from semantic_router_operator.reconcile import Operator
+from semantic_router_operator.runstate import Logger
 
 FINALIZER = "vllm.ai/semantic-router-operator"
 

@@ -18,8 +18,9 @@ from semantic_router_operator import names, observe, status
 from semantic_router_operator.kopfstate import NUDGE_ANNOTATION, handled, retry_scheduled
 from semantic_router_operator.kube import KubeApiError
 from semantic_router_operator.models import GROUP, PLURAL, VERSION
-from semantic_router_operator.reconcile import Logger, Operator, log, uid_of
+from semantic_router_operator.reconcile import Operator, log
 from semantic_router_operator.release import ReleaseError
+from semantic_router_operator.runstate import Logger, uid_of
 
 
 def stalled(op: Operator, body: kopf.Body) -> bool:

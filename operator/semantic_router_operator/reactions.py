@@ -29,8 +29,9 @@ from semantic_router_operator import drift, lifecycle, owned
 from semantic_router_operator.drift import Drift
 from semantic_router_operator.kube import KubeApiError
 from semantic_router_operator.models import GROUP, PLURAL, VERSION
-from semantic_router_operator.reconcile import Operator, uid_of
+from semantic_router_operator.reconcile import Operator
 from semantic_router_operator.repairs import RepairBudget, RepairLimit
+from semantic_router_operator.runstate import uid_of
 from semantic_router_operator.watches import Change, Meaning
 
 log = logging.getLogger(__name__)

@@ -11,13 +11,12 @@ computes the status and tells kopf whether and when to retry.
 
 from __future__ import annotations
 
-import asyncio
 import datetime
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal, Protocol
+from typing import Any
 
 import kopf
 
@@ -33,7 +32,7 @@ from semantic_router_operator import (
     values,
 )
 from semantic_router_operator.discovery import BackendResult
-from semantic_router_operator.kube import KubeApiError, KubeClient, KubeReader
+from semantic_router_operator.kube import KubeApiError, KubeClient
 from semantic_router_operator.metrics import Metrics
 from semantic_router_operator.models import SemanticRouterSpec
 from semantic_router_operator.platform import Platform, PlatformDetector
@@ -42,6 +41,19 @@ from semantic_router_operator.release import (
     ReleaseError,
     ReleaseInfo,
     ReleaseManager,
+)
+from semantic_router_operator.runstate import (
+    Logger,
+    LoginFn,
+    Memory,
+    Outcome,
+    Reader,
+    Run,
+    Stop,
+    default_login,
+    kopf_error,
+    uid_of,
+    utcnow,
 )
 from semantic_router_operator.settings import Settings
 from semantic_router_operator.status import Observation, Problem, ProblemKind
@@ -55,94 +67,6 @@ DRIFT_CHECKS = frozenset({"timer", "resume"})
 # Problems whose status does not read the workload: the spec cannot be released, or the
 # API cannot be read.
 UNREFRESHED = frozenset({ProblemKind.INVALID_SPEC, ProblemKind.API})
-
-Logger = logging.Logger | logging.LoggerAdapter[logging.Logger]
-LoginFn = Callable[..., Any]
-
-Retry = float | Literal["never"] | None
-"""How kopf hears of a stopped reconcile: seconds until it retries (a TemporaryError);
-"never" (a PermanentError: retried when the spec changes); None (nothing failed)."""
-
-
-class Stop(Exception):
-    """Ends a reconcile: the problem the status reports (None: nothing wrong) and the retry."""
-
-    def __init__(self, problem: Problem | None = None, retry: Retry = None) -> None:
-        super().__init__(problem.message if problem else "done")
-        self.problem = problem
-        self.retry = retry
-
-
-@dataclass
-class _Run:
-    """One reconcile of one SemanticRouter: what it was given and what it found so far."""
-
-    body: kopf.Body
-    trigger: str
-    logger: Logger
-    retry: int
-    name: str  # the helm release (and the chart's object names derive from it)
-    namespace: str
-    memory: _Memory
-    obs: Observation
-    want: str = ""  # the digest of the chart values
-    force: bool = False  # a drift repair: helm runs even with these values deployed
-
-    @property
-    def known(self) -> status.ReleaseInfo | None:
-        return self.obs.release
-
-    @property
-    def previous(self) -> Mapping[str, Any]:
-        return self.body.get("status") or {}
-
-    @property
-    def owner(self) -> str:
-        meta = self.body.get("metadata") or {}
-        return f"{self.namespace}/{meta['name']}"
-
-
-class Reader(KubeReader, Protocol):
-    """A KubeReader that follows kopf's credentials."""
-
-    def use(self, info: Any) -> None: ...
-
-    async def close(self) -> None: ...
-
-    async def merge_patch(self, path: str, body: Mapping[str, Any]) -> dict[str, Any] | None: ...
-
-
-def utcnow() -> str:
-    return datetime.datetime.now(tz=datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def default_login(**kwargs: Any) -> Any:
-    """kopf's login through the kubernetes client (in-cluster account or kubeconfig)."""
-    return kopf.login_via_client(**kwargs)
-
-
-@dataclass
-class Outcome:
-    """What one reconcile did: the status to write, and the error to hand to kopf."""
-
-    status: dict[str, Any]
-    error: Exception | None = None
-
-
-@dataclass
-class _Memory:
-    """What this process knows about one SemanticRouter between reconciles."""
-
-    release: status.ReleaseInfo | None = None
-    # Values helm refused for good, and why: the timer leaves them alone (and keeps
-    # reporting the failure) until they change.
-    failed_digest: str = ""
-    failure: Problem | None = None
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    # The resourceVersion the timer last found waiting for the change handlers.
-    unhandled_version: str = ""
-    # The shortfall (a part of the spec left out) last announced by a Warning event.
-    shortfall: str = ""
 
 
 @dataclass
@@ -164,12 +88,12 @@ class Operator:
     drift_status: Callable[[str, str], Mapping[str, Any] | None] = lambda ns, name: None
     handler_context: Any = None  # a contextvars.Context
     workload_read: dict[tuple[str, str], float] = field(default_factory=dict)
-    _memory: dict[str, _Memory] = field(default_factory=dict)
+    _memory: dict[str, Memory] = field(default_factory=dict)
 
     # -- helpers
 
-    def remember(self, uid: str) -> _Memory:
-        return self._memory.setdefault(uid, _Memory())
+    def remember(self, uid: str) -> Memory:
+        return self._memory.setdefault(uid, Memory())
 
     def forget(self, uid: str) -> None:
         """Drop what this process knows about a router (it is gone)."""
@@ -215,7 +139,7 @@ class Operator:
         )
         return outcome
 
-    def _start(self, body: kopf.Body, trigger: str, logger: Logger, retry: int) -> _Run:
+    def _start(self, body: kopf.Body, trigger: str, logger: Logger, retry: int) -> Run:
         meta = body.get("metadata") or {}
         uid = uid_of(body)
         previous: Mapping[str, Any] = body.get("status") or {}
@@ -226,7 +150,7 @@ class Operator:
             release=self.known_release(uid, previous),
             gateway=gateway.unobserved(spec, str(meta["namespace"]), str(meta["name"])),
         )
-        return _Run(
+        return Run(
             body=body,
             trigger=trigger,
             logger=logger,
@@ -237,7 +161,7 @@ class Operator:
             obs=obs,
         )
 
-    async def _reconcile(self, run: _Run) -> Outcome:
+    async def _reconcile(self, run: Run) -> Outcome:
         try:
             spec = self.parse(run)
             detected, resolved = await self.resolve(run, spec)
@@ -255,10 +179,10 @@ class Operator:
             return await self._conclude(run, self._release_failed(run, exc))
         return await self._conclude(run, Stop())
 
-    async def _conclude(self, run: _Run, stop: Stop) -> Outcome:
+    async def _conclude(self, run: Run, stop: Stop) -> Outcome:
         """The one ending of every reconcile: the workload read afresh (unless the spec is
         invalid or the API in trouble), the status computed, kopf told what to retry."""
-        problem, error = stop.problem, _kopf_error(stop)
+        problem, error = stop.problem, kopf_error(stop)
         if isinstance(stop.retry, float) and problem is not None:
             message = f"{problem.message}; {self.next_try(stop.retry)}"
             problem = replace(problem, message=message)
@@ -276,7 +200,7 @@ class Operator:
 
     # -- the steps
 
-    def parse(self, run: _Run) -> SemanticRouterSpec:
+    def parse(self, run: Run) -> SemanticRouterSpec:
         """The spec, validated by the API models."""
         try:
             return models.parse_spec(run.body.get("spec") or {})
@@ -284,7 +208,7 @@ class Operator:
             raise self._invalid(run, str(exc)) from None
 
     async def resolve(
-        self, run: _Run, spec: SemanticRouterSpec
+        self, run: Run, spec: SemanticRouterSpec
     ) -> tuple[Platform, list[BackendResult]]:
         """What the cluster offers: the platform, and each endpoint's backend."""
         detected = await self.detector.detect(self.reader, run.logger)
@@ -306,7 +230,7 @@ class Operator:
         run.obs = replace(run.obs, backends=resolved)
         return detected, resolved
 
-    def check_platform(self, run: _Run, spec: SemanticRouterSpec, detected: Platform) -> None:
+    def check_platform(self, run: Run, spec: SemanticRouterSpec, detected: Platform) -> None:
         """Routes only on OpenShift: elsewhere the release leaves the Route out
         (values.build) and the rest deploys; the status says Degraded, with one Warning
         event while it lasts."""
@@ -324,7 +248,7 @@ class Operator:
 
     def build_values(
         self,
-        run: _Run,
+        run: Run,
         spec: SemanticRouterSpec,
         resolved: Sequence[BackendResult],
         detected: Platform,
@@ -344,7 +268,7 @@ class Operator:
         run.want = values.digest(self.releases.chart_version(), chart_values)
         return chart_values
 
-    async def skip_if_deployed(self, run: _Run) -> None:
+    async def skip_if_deployed(self, run: Run) -> None:
         """Nothing to do when helm already has exactly these values. On a restart, as on
         the timer, helm's latest revision is checked too (drift while no one watched)."""
         known = run.known
@@ -359,7 +283,7 @@ class Operator:
         raise Stop()
 
     async def check_storage(
-        self, run: _Run, spec: SemanticRouterSpec, resolved: Sequence[BackendResult]
+        self, run: Run, spec: SemanticRouterSpec, resolved: Sequence[BackendResult]
     ) -> None:
         """Before a helm run only: the StorageClass (helm may create the PVC; a release
         deployed with these very values has its claim already), a backend to route to,
@@ -374,7 +298,7 @@ class Operator:
         if run.trigger == "timer" and run.memory.failed_digest == run.want:
             raise Stop(run.memory.failure)
 
-    async def check_ownership(self, run: _Run) -> None:
+    async def check_ownership(self, run: Run) -> None:
         """Never touch a release this operator did not install for this router: checked
         before this process's first helm run for it."""
         if run.memory.release is not None:
@@ -395,7 +319,7 @@ class Operator:
         if claim.how == "adopted":
             run.logger.info(f"Adopting release {run.namespace}/{run.name} (chart {claim.chart})")
 
-    async def apply(self, run: _Run, chart_values: Mapping[str, Any]) -> None:
+    async def apply(self, run: Run, chart_values: Mapping[str, Any]) -> None:
         """helm upgrade --install."""
         action = "install" if run.known is None else "upgrade"
         with self.metrics.helm_run(action) as helm_run:
@@ -424,18 +348,18 @@ class Operator:
 
     # -- how a reconcile stops
 
-    def _invalid(self, run: _Run, message: str, reason: str = "InvalidSpec") -> Stop:
+    def _invalid(self, run: Run, message: str, reason: str = "InvalidSpec") -> Stop:
         """The spec cannot be released (here): the reason, an event, nothing retried."""
         self._announce(run.body, reason, message, run.logger, "Invalid SemanticRouter spec: ")
         return Stop(Problem(ProblemKind.INVALID_SPEC, reason, message), "never")
 
-    def _api_trouble(self, run: _Run, exc: KubeApiError) -> Stop:
+    def _api_trouble(self, run: Run, exc: KubeApiError) -> Stop:
         delay = max(self.backoff(run.retry), exc.retry_after or 0.0)
         self._announce(run.body, "KubernetesApiError", str(exc), run.logger)
         run.logger.warning(f"Kubernetes API trouble, retrying in {delay:g}s")
         return Stop(Problem(ProblemKind.API, "KubernetesApiError", str(exc)), delay)
 
-    def _release_failed(self, run: _Run, exc: ReleaseError) -> Stop:
+    def _release_failed(self, run: Run, exc: ReleaseError) -> Stop:
         problem = Problem(ProblemKind.RELEASE, exc.reason, str(exc))
         self._announce(run.body, "ReleaseFailed", str(exc), run.logger)
         if exc.transient:
@@ -446,7 +370,7 @@ class Operator:
         run.logger.error("helm failed permanently; the release is retried when the spec changes")
         return Stop(problem, "never")
 
-    def _collision(self, run: _Run, clashes: list[tuple[str, str, str]]) -> Stop:
+    def _collision(self, run: Run, clashes: list[tuple[str, str, str]]) -> Stop:
         """Another router's release holds a name this one needs: nothing runs; retried in
         case that router goes away."""
         other, kind, object_name = clashes[0]
@@ -458,7 +382,7 @@ class Operator:
             message += f" ({len(clashes)} names clash)"
         return self._blocked(run, "NameCollision", message)
 
-    def _name_taken(self, run: _Run, claim: Ownership) -> Stop:
+    def _name_taken(self, run: Run, claim: Ownership) -> Stop:
         """Another release holds the name: nothing runs; retried in case it goes away."""
         message = (
             f"release {run.namespace}/{run.name} (chart {claim.chart}) was not installed by the "
@@ -469,7 +393,7 @@ class Operator:
         )
         return self._blocked(run, "ReleaseNameTaken", message)
 
-    def _blocked(self, run: _Run, reason: str, message: str) -> Stop:
+    def _blocked(self, run: Run, reason: str, message: str) -> Stop:
         """Something outside this router blocks its release: no helm run, a Warning event,
         the reason in the status with the next try, retried with backoff."""
         self._announce(run.body, reason, message, log)
@@ -485,23 +409,8 @@ class Operator:
             logger.warning(f"{log_prefix}{message}")
 
 
-def uid_of(body: Mapping[str, Any]) -> str:
-    meta = body.get("metadata") or {}
-    return str(meta.get("uid") or f"{meta.get('namespace')}/{meta.get('name')}")
-
-
 def _endpoints(spec: SemanticRouterSpec) -> list[dict[str, Any]]:
     return [e.to_dict() for e in spec.vllm_endpoints or []]
-
-
-def _kopf_error(stop: Stop) -> Exception | None:
-    """What kopf is told of a stopped reconcile (see `Retry`)."""
-    message = stop.problem.message if stop.problem else ""
-    if stop.retry == "never":
-        return kopf.PermanentError(message)
-    if stop.retry is not None:
-        return kopf.TemporaryError(message, delay=stop.retry)
-    return None
 
 
 def _release_info(info: ReleaseInfo, digest: str) -> status.ReleaseInfo:

@@ -75,11 +75,20 @@ def normalised(obj: Mapping[str, Any]) -> dict[str, Any]:
     if labels:
         meta["labels"] = labels
     if obj["kind"] == "Deployment":
-        out["spec"].pop("selector")
-        out["spec"]["template"]["metadata"].pop("labels")
+        without_pod_selectors(out["spec"])
     if obj["kind"] == "NetworkPolicy":
         out["spec"].pop("podSelector")
     return out
+
+
+def without_pod_selectors(spec: dict[str, Any]) -> None:
+    """Drop from a Deployment's spec what selects its pods by the installer's labels: the
+    selector, the pod labels, and the anti-affinity that keeps the replicas apart."""
+    spec.pop("selector")
+    spec["template"]["metadata"].pop("labels")
+    affinity = spec["template"]["spec"]["affinity"]["podAntiAffinity"]
+    for term in affinity["preferredDuringSchedulingIgnoredDuringExecution"]:
+        term["podAffinityTerm"].pop("labelSelector")
 
 
 def by_key(objs: Iterable[Mapping[str, Any]]) -> dict[Key, dict[str, Any]]:
@@ -131,8 +140,7 @@ def test_the_pod_is_the_one_the_olm_bundle_deploys_but_for_how_it_learns_its_nam
     (deployment,) = [o for o in default_render() if o["kind"] == "Deployment"]
     ours, theirs = copy.deepcopy(deployment["spec"]), copy.deepcopy(olm["spec"])
     for spec in (ours, theirs):
-        spec.pop("selector")
-        spec["template"]["metadata"].pop("labels")
+        without_pod_selectors(spec)
         (container,) = spec["template"]["spec"]["containers"]
         # OLM fills SR_OPERATOR_NAMESPACES from its OperatorGroup and sets RELATED_IMAGE_*
         # from the bundle's release file; the chart from watchNamespaces and relatedImages.
@@ -143,9 +151,13 @@ def test_the_pod_is_the_one_the_olm_bundle_deploys_but_for_how_it_learns_its_nam
     (cluster_role,) = [
         o for o in default_render() if key(o) == ("ClusterRole", f"{RELEASE}-manager-cluster-role")
     ]
+    (lease,) = [
+        o for o in default_render() if key(o) == ("Role", f"{RELEASE}-leader-election-role")
+    ]
     (permissions,) = csv["spec"]["install"]["spec"]["permissions"]
     (cluster_permissions,) = csv["spec"]["install"]["spec"]["clusterPermissions"]
-    assert role["rules"] == permissions["rules"]
+    # OLM grants namespaced permissions in the operator's namespace: the Lease rules too.
+    assert role["rules"] + lease["rules"] == permissions["rules"]
     assert cluster_role["rules"] == cluster_permissions["rules"]
 
 
@@ -219,6 +231,7 @@ def test_everything_on_renders_the_service_monitor_related_images_and_a_pinned_i
     env = {e["name"]: e["value"] for e in container["env"]}
     assert env == {
         "SR_OPERATOR_NAMESPACES": "team-a,team-b",
+        "SR_OPERATOR_LEADER_ELECTION": "true",
         "RELATED_IMAGE_ROUTER": "quay.io/mirror/extproc:v0.4.0",
         "RELATED_IMAGE_ENVOY": "quay.io/mirror/envoy:v1.40.0",
     }

@@ -23,9 +23,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from tests.e2e.cluster import Kubectl
-from tests.e2e.conftest import wait_established
 from tests.support import apis
+from tests.support.kubectl import Kubectl
+from tests.support.live import wait_established
 
 CRD_NAMES = {kind: source.name for kind, source in apis.CRD_SOURCES.items()} | {
     "InferenceService": "inferenceservices.serving.kserve.io",

@@ -1,7 +1,8 @@
 """Fixtures of the end-to-end tier: a real cluster, the CRD, the operator under its own RBAC.
 
 The cluster is ``KUBECONFIG``'s, or a local control plane started for the run
-(tests/e2e/cluster.py).
+(tests/support/kubectl.py); the helpers shared with the live benchmarks are
+in tests/support/live.py.
 
 The operator runs as a `semantic-router-operator run` process whose only credential is a
 ServiceAccount token from the TokenRequest API, the ServiceAccount bound to exactly the
@@ -12,43 +13,30 @@ config/default instead.
 
 from __future__ import annotations
 
-import base64
-import json
 import os
-import signal
-import socket
-import subprocess
-import sys
-import urllib.error
-import urllib.request
-import uuid
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-import yaml
 
 from scripts import deploy_manifests
-from tests.e2e.cluster import Kubectl, find_cluster, wait_for
-from tests.support.helm import CHART, helm_binary
-
-ROOT = Path(__file__).resolve().parents[2]
-CRD_FILE = ROOT / "crds" / "vllm.ai_semanticrouters.yaml"
-CRD_NAME = "semanticrouters.vllm.ai"
-OPERATOR_NAMESPACE = "semantic-router-operator-system"
-OPERATOR_DEPLOYMENT = "semantic-router-operator-controller-manager"
-OPERATOR_SERVICE_ACCOUNT = "semantic-router-operator-controller-manager"
-TOKEN_DURATION = "3h"
-RBAC_KINDS = {
-    "ServiceAccount",
-    "ClusterRole",
-    "ClusterRoleBinding",
-    "Role",
-    "RoleBinding",
-    "Namespace",
-}
+from tests.support.kubectl import Kubectl, find_cluster
+from tests.support.live import (
+    CRD_FILE,
+    CRD_NAME,
+    OPERATOR_DEPLOYMENT,
+    OPERATOR_NAMESPACE,
+    OPERATOR_SERVICE_ACCOUNT,
+    RBAC_KINDS,
+    OperatorProcess,
+    delete_routers,
+    new_namespace,
+    operator_manifests,
+    request_token,
+    start_operator,
+    token_kubeconfig,
+    wait_established,
+)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -75,76 +63,11 @@ def crd(kubectl: Kubectl) -> Iterator[str]:
         kubectl.run("delete", "crd", CRD_NAME, "--ignore-not-found", "--wait=false", check=False)
 
 
-def wait_established(kubectl: Kubectl, name: str) -> None:
-    """Wait for a CRD's Established condition (`kubectl wait` fails while it has no conditions)."""
-
-    def established() -> bool:
-        crd = kubectl.get("crd", name) or {}
-        conditions = (crd.get("status") or {}).get("conditions") or []
-        return any(c["type"] == "Established" and c["status"] == "True" for c in conditions)
-
-    wait_for(f"CRD {name} Established", established, 60, every=0.2)
-
-
-def new_namespace(kubectl: Kubectl, prefix: str = "sr-e2e") -> str:
-    name = f"{prefix}-{uuid.uuid4().hex[:8]}"
-    kubectl.run("create", "namespace", name)
-    return name
-
-
 @pytest.fixture(scope="session")
 def namespace(kubectl: Kubectl) -> Iterator[str]:
     name = new_namespace(kubectl)
     yield name
     kubectl.run("delete", "namespace", name, "--ignore-not-found", "--wait=false", check=False)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=5) as answer:
-            return bool(answer.status == 200)
-    except (urllib.error.URLError, OSError):
-        return False
-
-
-def operator_manifests() -> list[dict[str, Any]]:
-    """config/default as `make deploy` builds it."""
-    manifest = deploy_manifests.kustomize(deploy_manifests.DEFAULT_DIR)
-    return deploy_manifests.objects(manifest)
-
-
-def token_kubeconfig(kubectl: Kubectl, token: str, path: Path) -> Kubectl:
-    """A kubeconfig for the same API server as `kubectl`'s whose only credential is `token`."""
-    current = json.loads(kubectl.run("config", "view", "--raw", "--minify", "-o", "json").stdout)
-    cluster = current["clusters"][0]["cluster"]
-    config = {
-        "apiVersion": "v1",
-        "kind": "Config",
-        "clusters": [{"name": "e2e", "cluster": cluster}],
-        "users": [{"name": "operator", "user": {"token": token}}],
-        "contexts": [{"name": "e2e", "context": {"cluster": "e2e", "user": "operator"}}],
-        "current-context": "e2e",
-    }
-    path.write_text(json.dumps(config))
-    path.chmod(0o600)
-    return Kubectl(str(path), kubectl.binary)
-
-
-def request_token(kubectl: Kubectl, namespace: str, service_account: str) -> str:
-    """A token of `service_account` from the TokenRequest API (`kubectl create token`)."""
-    token = kubectl.run(
-        "create", "token", service_account, "-n", namespace, f"--duration={TOKEN_DURATION}"
-    ).stdout.strip()
-    payload = json.loads(base64.urlsafe_b64decode(token.split(".")[1] + "=="))
-    assert payload["sub"] == f"system:serviceaccount:{namespace}:{service_account}", payload
-    return token
 
 
 @pytest.fixture(scope="session")
@@ -164,101 +87,6 @@ def operator_rbac(kubectl: Kubectl, tmp_path_factory: pytest.TempPathFactory) ->
         "delete", "--ignore-not-found", "--wait=false", "-f", "-",
         stdin=deploy_manifests.dump(without_namespace), check=False,
     )  # fmt: skip
-
-
-@dataclass
-class OperatorProcess:
-    """One `semantic-router-operator run` process and its log."""
-
-    proc: subprocess.Popen[bytes]
-    log: Path
-    helm_log: Path
-
-    def __str__(self) -> str:
-        return f"process {self.proc.pid} (log: {self.log})"
-
-    def helm_runs(self) -> list[str]:
-        """The helm command lines the operator ran so far (from the helm wrapper's log)."""
-        if not self.helm_log.exists():
-            return []
-        return [line for line in self.helm_log.read_text().splitlines() if line.strip()]
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=30)
-
-
-def helm_recorder(workdir: Path, helm: str) -> tuple[Path, Path]:
-    """A helm executable that appends its arguments to a log, then runs the real helm: the
-    operator runs it like helm, and a test can count what it ran."""
-    log = workdir / "helm-runs.log"
-    wrapper = workdir / "helm"
-    wrapper.write_text(f'#!/bin/sh\necho "$*" >> "{log}"\nexec "{helm}" "$@"\n')
-    wrapper.chmod(0o755)
-    return wrapper, log
-
-
-def start_operator(
-    credentials: Kubectl,
-    namespaces: list[str],
-    workdir: Path,
-    helm_version: int = 4,
-    env: Mapping[str, str] | None = None,
-    settings: dict[str, str] | None = None,
-) -> OperatorProcess:
-    """The operator as its own process, with `credentials`' kubeconfig, watching `namespaces`.
-    `env`, when given, is the environment its Deployment sets (SR_OPERATOR_NAMESPACES and
-    RELATED_IMAGE_* among it), over the process's own: the harness keeps choosing the helm
-    binary, the chart, the ports and the timer. `settings` adds or overrides SR_OPERATOR_*
-    variables last."""
-    workdir.mkdir(parents=True, exist_ok=True)
-    port = _free_port()
-    health = f"http://127.0.0.1:{port}/healthz"
-    helm, helm_log = helm_recorder(workdir, helm_binary(helm_version))
-    environment = {
-        **credentials.env,
-        "SR_OPERATOR_NAMESPACES": ",".join(namespaces),
-        **(env or {}),
-        "SR_OPERATOR_HELM_BINARY": str(helm),
-        "SR_OPERATOR_CHART_PATH": str(CHART),
-        "SR_OPERATOR_METRICS_PORT": "0",
-        "SR_OPERATOR_LIVENESS_ENDPOINT": health,
-        "SR_OPERATOR_TIMER_INTERVAL": "10",
-        "HELM_CACHE_HOME": str(workdir / "helm-cache"),
-        "HELM_CONFIG_HOME": str(workdir / "helm-config"),
-        "HELM_DATA_HOME": str(workdir / "helm-data"),
-        **(settings or {}),
-    }
-    command = Path(sys.executable).parent / "semantic-router-operator"
-    log_path = workdir / "operator.log"
-    with log_path.open("ab") as log:
-        proc = subprocess.Popen(
-            [str(command), "run"],
-            env=environment,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    running = OperatorProcess(proc, log_path, helm_log)
-
-    def ready() -> bool:
-        if proc.poll() is not None:
-            raise AssertionError(
-                f"the operator exited with {proc.returncode}:\n{log_path.read_text()[-4000:]}"
-            )
-        return _healthy(health)
-
-    try:
-        wait_for(f"the operator's liveness endpoint {health}", ready, timeout=120, every=0.5)
-    except BaseException:
-        running.stop()
-        raise
-    return running
 
 
 @pytest.fixture(scope="session")
@@ -282,15 +110,6 @@ def operator(
         running.stop()
 
 
-def delete_routers(kubectl: Kubectl, namespace: str) -> None:
-    """Delete the SemanticRouters of `namespace` while their operator still runs, so that its
-    finalizer uninstalls each release (else the namespace and the CRD would wait for it forever)."""
-    kubectl.run(
-        "delete", "semanticrouters", "--all", "-n", namespace, "--timeout=120s",
-        check=False, timeout=150,
-    )  # fmt: skip
-
-
 def _deployed_operator(kubectl: Kubectl, image: str) -> Iterator[str]:
     manifest = deploy_manifests.kustomize(
         deploy_manifests.DEFAULT_DIR, deploy_manifests.Image.parse(image)
@@ -310,8 +129,3 @@ def _deployed_operator(kubectl: Kubectl, image: str) -> Iterator[str]:
         deploy_manifests.without_crds(deploy_manifests.objects(manifest))
     )
     kubectl.run("delete", "--ignore-not-found", "--wait=false", "-f", "-", stdin=without_crd)
-
-
-def load_yaml(path: Path) -> dict[str, Any]:
-    obj: dict[str, Any] = yaml.safe_load(path.read_text())
-    return obj

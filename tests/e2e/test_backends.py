@@ -13,8 +13,8 @@ import pytest
 import yaml
 
 from tests.e2e import apis
-from tests.e2e.cluster import Kubectl
-from tests.e2e.routers import KIND, backend_service, condition, wait_removed, wait_running
+from tests.support.kubectl import Kubectl
+from tests.support.routers import KIND, backend_service, condition, wait_removed, wait_running
 
 NAME = "backends"
 ISVC = "llama-3-8b"

@@ -21,9 +21,9 @@ import yaml
 
 from tests.e2e import apis
 from tests.e2e.apis import missing_apis
-from tests.e2e.cluster import Kubectl, wait_for
-from tests.e2e.conftest import new_namespace
 from tests.support.helm import CHART, CI_VALUES, helm_binary, render
+from tests.support.kubectl import Kubectl, wait_for
+from tests.support.live import new_namespace
 
 TIMEOUT = 120.0
 CREATED: list[tuple[str, str]] = []  # cluster-scoped prerequisites this module created

@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.e2e.cluster import Kubectl
-from tests.e2e.conftest import CRD_NAME, new_namespace
+from tests.support.kubectl import Kubectl
+from tests.support.live import CRD_NAME, new_namespace
 from tests.unit.test_models import INVALID, base_router, invalid_router
 
 ROOT = Path(__file__).resolve().parents[2]

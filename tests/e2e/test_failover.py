@@ -9,15 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.cluster import Kubectl, wait_for
-from tests.e2e.conftest import (
+from tests.support.kubectl import Kubectl, wait_for
+from tests.support.live import (
     OPERATOR_NAMESPACE,
     OperatorProcess,
     delete_routers,
     new_namespace,
     start_operator,
 )
-from tests.e2e.routers import (
+from tests.support.routers import (
     BACKEND_SERVICE,
     KIND,
     backend_service,

@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 
 from tests.e2e import apis
-from tests.e2e.cluster import Kubectl, wait_for
-from tests.e2e.routers import (
+from tests.support.kubectl import Kubectl, wait_for
+from tests.support.routers import (
     APPLY_TIMEOUT,
     KIND,
     READY_TIMEOUT,

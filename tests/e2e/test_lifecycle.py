@@ -24,8 +24,9 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.cluster import Kubectl, wait_for
-from tests.e2e.routers import (
+from tests.support import helmstorage
+from tests.support.kubectl import Kubectl, wait_for
+from tests.support.routers import (
     APPLY_TIMEOUT,
     BACKEND_SERVICE,
     KIND,
@@ -34,7 +35,6 @@ from tests.e2e.routers import (
     simple_router,
     status_of,
 )
-from tests.support import helmstorage
 
 
 @pytest.fixture(scope="module")

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.cluster import Kubectl, wait_for
-from tests.e2e.conftest import (
+from tests.support.kubectl import Kubectl, wait_for
+from tests.support.live import (
     OPERATOR_NAMESPACE,
     OperatorProcess,
     delete_routers,
@@ -20,7 +20,7 @@ from tests.e2e.conftest import (
     start_operator,
     token_kubeconfig,
 )
-from tests.e2e.routers import (
+from tests.support.routers import (
     APPLY_TIMEOUT,
     BACKEND_SERVICE,
     KIND,

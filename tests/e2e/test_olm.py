@@ -22,8 +22,8 @@ import pytest
 import yaml
 
 from scripts import bundle, olm_install
-from tests.e2e.cluster import Kubectl, wait_for
-from tests.e2e.conftest import (
+from tests.support.kubectl import Kubectl, wait_for
+from tests.support.live import (
     OperatorProcess,
     delete_routers,
     new_namespace,
@@ -31,7 +31,7 @@ from tests.e2e.conftest import (
     start_operator,
     token_kubeconfig,
 )
-from tests.e2e.routers import (
+from tests.support.routers import (
     BACKEND_SERVICE,
     KIND,
     backend_service,
@@ -111,7 +111,7 @@ def olm(
     token = request_token(kubectl, namespace, account)
     credentials = token_kubeconfig(kubectl, token, work / "kubeconfig")
     env = container_env(applied)
-    running = start_operator(credentials, [], work / "operator", env=env)
+    running = start_operator(credentials, [], work / "operator", env=env, pod_namespace=namespace)
     try:
         yield OlmInstall(mode, namespace, credentials, env, running, account)
     finally:

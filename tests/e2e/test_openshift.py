@@ -13,9 +13,9 @@ import yaml
 from semantic_router_operator.platform import OPENSHIFT_DETECTED
 
 from tests.e2e import apis
-from tests.e2e.cluster import Kubectl
-from tests.e2e.conftest import OperatorProcess, delete_routers, new_namespace, start_operator
-from tests.e2e.routers import (
+from tests.support.kubectl import Kubectl
+from tests.support.live import OperatorProcess, delete_routers, new_namespace, start_operator
+from tests.support.routers import (
     BACKEND_SERVICE,
     KIND,
     backend_service,

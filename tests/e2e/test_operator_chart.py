@@ -21,8 +21,9 @@ import pytest
 import yaml
 
 from tests.e2e import apis
-from tests.e2e.cluster import Kubectl
-from tests.e2e.conftest import (
+from tests.support.helm import ROOT, helm_binary
+from tests.support.kubectl import Kubectl
+from tests.support.live import (
     OperatorProcess,
     delete_routers,
     new_namespace,
@@ -30,7 +31,7 @@ from tests.e2e.conftest import (
     start_operator,
     token_kubeconfig,
 )
-from tests.e2e.routers import (
+from tests.support.routers import (
     BACKEND_SERVICE,
     KIND,
     backend_service,
@@ -38,7 +39,6 @@ from tests.e2e.routers import (
     wait_removed,
     wait_running,
 )
-from tests.support.helm import ROOT, helm_binary
 
 CHART = ROOT / "charts" / "semantic-router-operator"
 RELEASE = "e2e-semantic-router-operator"
@@ -103,7 +103,11 @@ def installed(
             token = request_token(kubectl, namespace, account)
             credentials = token_kubeconfig(kubectl, token, work / "kubeconfig")
             operator = start_operator(
-                credentials, [watched], work / "operator", env=deployment_env(deployment)
+                credentials,
+                [watched],
+                work / "operator",
+                env=deployment_env(deployment),
+                pod_namespace=namespace,
             )
             yield Installed(namespace, watched, credentials, operator)
         finally:

@@ -26,9 +26,10 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.cluster import Kubectl, wait_for
-from tests.e2e.conftest import OperatorProcess, delete_routers, new_namespace, start_operator
-from tests.e2e.routers import (
+from tests.support.helm import CHART, helm_binary
+from tests.support.kubectl import Kubectl, wait_for
+from tests.support.live import OperatorProcess, delete_routers, new_namespace, start_operator
+from tests.support.routers import (
     APPLY_TIMEOUT,
     BACKEND_SERVICE,
     KIND,
@@ -39,7 +40,6 @@ from tests.e2e.routers import (
     wait_removed,
     wait_running,
 )
-from tests.support.helm import CHART, helm_binary
 
 RETRY = {"SR_OPERATOR_RETRY_BACKOFF": "2", "SR_OPERATOR_RETRY_BACKOFF_MAX": "8"}
 ADOPT = "vllm.ai/adopt-release"

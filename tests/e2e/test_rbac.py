@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.cluster import Kubectl
-from tests.e2e.conftest import OPERATOR_NAMESPACE, OPERATOR_SERVICE_ACCOUNT
+from tests.support.kubectl import Kubectl
+from tests.support.live import OPERATOR_NAMESPACE, OPERATOR_SERVICE_ACCOUNT
 
 
 def test_the_operator_credential_is_its_service_account(operator_rbac: Kubectl) -> None:

@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.cluster import Kubectl, wait_for
-from tests.e2e.conftest import OperatorProcess, delete_routers, new_namespace, start_operator
-from tests.e2e.routers import (
+from tests.support.kubectl import Kubectl, wait_for
+from tests.support.live import OperatorProcess, delete_routers, new_namespace, start_operator
+from tests.support.routers import (
     BACKEND_SERVICE,
     backend_service,
     simple_router,

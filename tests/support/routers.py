@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from tests.e2e.cluster import Kubectl, wait_for
+from tests.support.kubectl import Kubectl, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "samples" / "vllm.ai_v1alpha1_semanticrouter_simple.yaml"
