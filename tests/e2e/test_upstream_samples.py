@@ -17,8 +17,8 @@ import yaml
 
 from tests.chart.test_upstream_samples import FILES
 from tests.e2e import apis
-from tests.e2e.cluster import Kubectl
-from tests.e2e.routers import KIND, backend_service, condition, wait_removed, wait_running
+from tests.support.kubectl import Kubectl
+from tests.support.routers import KIND, backend_service, condition, wait_removed, wait_running
 
 PREFIX = "upstream-"
 
