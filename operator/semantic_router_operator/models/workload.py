@@ -52,7 +52,8 @@ class ImageSpec(ApiModel):
         pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$",
         description="Image tag (letters, digits, _ . -; at most 128, not starting with . or -"
         ", as an image reference takes it). Unset means the router version this operator "
-        "release ships with (the chart's appVersion), so upgrades are deliberate; avoid `latest` in production.",
+        "release ships with (the chart's appVersion), so upgrades are deliberate; avoid `latest` "
+        "in production.",
     )
     pull_policy: Literal["Always", "IfNotPresent", "Never"] = Field(
         "IfNotPresent", description="Kubernetes image pull policy."
