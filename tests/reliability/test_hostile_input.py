@@ -45,6 +45,22 @@ def full_spec(standalone: bool) -> dict[str, Any]:
     return spec
 
 
+def place(spec: dict[str, Any], field: Field, value: Any) -> dict[str, Any]:
+    """`crdspec.set_field`, then each decision model reference it made up names a model the
+    spec serves: the router refuses a decision naming a model it does not serve, a rule
+    across fields that no schema states (the reference at `field` itself is left as drawn)."""
+    out = crdspec.set_field(spec, field, value)
+    served = out["vllmEndpoints"][0]["model"]
+    for where in (("config", "decisions"), ("config", "routing", "decisions")):
+        for i, decision in enumerate(crdspec.get_field(out, Field(where)) or []):
+            for j, ref in enumerate(decision.get("modelRefs") or []):
+                at = (*where, i, "modelRefs", j)
+                made_up = crdspec.get_field(spec, Field(at)) is None
+                if made_up and Field((*at, "model")) != field:
+                    ref["model"] = served
+    return out
+
+
 def names_field(refused: pipeline.Refused, field: Field) -> bool:
     """The refusal names `field`, or an object holding it (a rule on the object)."""
     wanted = str(field)
@@ -110,7 +126,7 @@ def test_a_value_the_schema_refuses_is_refused_with_one_error_naming_its_field(
     if not breakers:
         return
     value = data.draw(st.sampled_from(breakers), label="value")
-    spec = crdspec.set_field(full_spec(True), field, value)
+    spec = place(full_spec(True), field, value)
     assert crdcheck.admission_problems(crdcheck.load_crd(), {"spec": copy.deepcopy(spec)})
     outcome = pipeline.chart_values(spec, Platform.KUBERNETES)
     assert isinstance(outcome, pipeline.Refused), f"{field} = {value!r} was accepted"
@@ -128,7 +144,7 @@ def benign(field: Field, standalone: bool) -> tuple[str, frozenset[tuple[str, st
     """How a plain marker in `field` comes out: as a whole value ("exact"), inside one
     ("embedded"), or not at all ("absent"); and the objects rendered."""
     marker = "plainmarker7"
-    outcome = pipeline.outcome(crdspec.set_field(full_spec(standalone), field, marker))
+    outcome = pipeline.outcome(place(full_spec(standalone), field, marker))
     if isinstance(outcome, pipeline.Refused):
         return "refused", frozenset()
     found = pipeline.rendered_strings(outcome.objs)
@@ -144,7 +160,7 @@ def test_hostile_text_in_any_free_text_field_comes_out_as_data_or_is_refused_nam
     field: Field, text: str, standalone: bool
 ) -> None:
     how, objects = benign(field, standalone)
-    outcome = pipeline.outcome(crdspec.set_field(full_spec(standalone), field, text))
+    outcome = pipeline.outcome(place(full_spec(standalone), field, text))
     if isinstance(outcome, pipeline.Refused):
         assert names_field(outcome, field), f"{field} = {text!r}: {outcome.message}"
         count("hostile text refused")
@@ -167,7 +183,7 @@ CONFIG_TEXT = [f for f in FREE_TEXT if f.path[0] in ("config", "vllmEndpoints")]
 def test_hostile_text_in_the_router_config_passes_the_router_and_envoy_validators(
     field: Field, text: str
 ) -> None:
-    spec = crdspec.set_field(full_spec(True), field, text)
+    spec = place(full_spec(True), field, text)
     # Envoy checks that CA files exist: the sample's CA comes from a ConfigMap mounted in the pod.
     spec["envoy"] = {k: v for k, v in spec["envoy"].items() if k != "upstreamTls"}
     outcome = pipeline.outcome(spec)
