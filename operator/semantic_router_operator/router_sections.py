@@ -279,6 +279,7 @@ NO_DECISION_ACTION = (
     "action is not supported: the router (v0.4.0) has no decision actions and would ignore "
     "it; remove action and route with modelRefs"
 )
+NO_DECISION_ACTION_CEL = "!has(self.action)"
 
 
 class Decision(SectionModel):
@@ -288,7 +289,7 @@ class Decision(SectionModel):
         populate_by_name=True,
         json_schema_extra={
             "x-kubernetes-validations": [
-                {"rule": "!has(self.action)", "message": NO_DECISION_ACTION}
+                {"rule": NO_DECISION_ACTION_CEL, "message": NO_DECISION_ACTION}
             ]
         },
     )
@@ -400,6 +401,28 @@ def _names(items: Any, key: str = "name") -> list[str]:
     return [str(item[key]) for item in items or [] if isinstance(item, dict) and key in item]
 
 
+def _served(spec: dict[str, Any]) -> tuple[dict[str, str], dict[str, set[str]]]:
+    """The models the router config will configure (name to its card's name) and the LoRA
+    names of each card."""
+    config = spec.get("config") or {}
+    endpoints = [e for e in spec.get("vllmEndpoints") or [] if isinstance(e, dict)]
+    providers = (config.get("providers") or {}).get("models") or []
+    catalog = {
+        str(m["name"]): str(m.get("catalog") or m["name"])
+        for m in providers
+        if isinstance(m, dict) and "name" in m
+    }
+    loras: dict[str, set[str]] = {}
+    for endpoint in endpoints:
+        model = str(endpoint.get("model"))
+        catalog.setdefault(model, model)
+        loras.setdefault(model, set()).update(_names(endpoint.get("loras")))
+    for card in (config.get("routing") or {}).get("modelCards") or []:
+        if isinstance(card, dict) and "name" in card:
+            loras[str(card["name"])] = set(_names(card.get("loras")))
+    return catalog, loras
+
+
 def model_ref_problems(spec: dict[str, Any]) -> list[tuple[str, str]]:
     """(field, message) for each decision model reference the router refuses: a model no
     endpoint (or ``config.providers.models`` entry) serves, or a LoRA its model card lacks.
@@ -408,28 +431,15 @@ def model_ref_problems(spec: dict[str, Any]) -> list[tuple[str, str]]:
     ``modelRefs[].model`` is one of them and every ``lora_name`` is one of the LoRAs of that
     model's card (``routing.modelCards`` entry, else the one the operator writes from the
     endpoints' ``loras``)."""
-    config = spec.get("config") or {}
-    endpoints = [e for e in spec.get("vllmEndpoints") or [] if isinstance(e, dict)]
-    providers = [
-        m for m in (config.get("providers") or {}).get("models") or [] if isinstance(m, dict)
-    ]
-    catalog = {str(m["name"]): str(m.get("catalog") or m["name"]) for m in providers if "name" in m}
-    for endpoint in endpoints:
-        catalog.setdefault(str(endpoint.get("model")), str(endpoint.get("model")))
+    catalog, loras = _served(spec)
     if not catalog:
         return []
-    loras: dict[str, set[str]] = {}
-    for endpoint in endpoints:
-        loras.setdefault(str(endpoint.get("model")), set()).update(_names(endpoint.get("loras")))
-    routing = config.get("routing") or {}
-    for card in routing.get("modelCards") or []:
-        if isinstance(card, dict) and "name" in card:
-            loras[str(card["name"])] = set(_names(card.get("loras")))
+    config = spec.get("config") or {}
     served = ", ".join(sorted(catalog))
     problems: list[tuple[str, str]] = []
     for where, decisions in (
         ("spec.config.decisions", config.get("decisions")),
-        ("spec.config.routing.decisions", routing.get("decisions")),
+        ("spec.config.routing.decisions", (config.get("routing") or {}).get("decisions")),
     ):
         for i, decision in enumerate(decisions or []):
             for j, ref in enumerate(decision.get("modelRefs") or []):

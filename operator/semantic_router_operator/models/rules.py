@@ -10,6 +10,7 @@ from typing import Any
 from semantic_router_operator.models.base import (
     DEFAULT_PVC_SIZE,
 )
+from semantic_router_operator.router_sections import NO_DECISION_ACTION, NO_DECISION_ACTION_CEL
 
 # --- router container flags ---------------------------------------------------------------------
 
@@ -211,6 +212,8 @@ RULE_MANAGEMENT_TOKENS = Rule(
     "refuses remote exposure without bearer authentication",
 )
 
+RULE_NO_DECISION_ACTION = Rule(cel=NO_DECISION_ACTION_CEL, message=NO_DECISION_ACTION)
+
 RULES: tuple[Rule, ...] = (
     RULE_KSERVE,
     RULE_LLAMASTACK,
@@ -234,6 +237,7 @@ RULES: tuple[Rule, ...] = (
     RULE_CLAIMS_DECLARED,
     RULE_ONE_CLAIM_SOURCE,
     RULE_MANAGEMENT_TOKENS,
+    RULE_NO_DECISION_ACTION,
 )
 
 
