@@ -45,6 +45,11 @@ def full_spec(standalone: bool) -> dict[str, Any]:
     return spec
 
 
+def as_list(value: Any) -> list[Any]:
+    """`value` when it is a list (a broken field may hold anything), else no items."""
+    return value if isinstance(value, list) else []
+
+
 def place(spec: dict[str, Any], field: Field, value: Any) -> dict[str, Any]:
     """`crdspec.set_field`, then each decision model reference it made up names a model the
     spec serves: the router refuses a decision naming a model it does not serve, a rule
@@ -52,11 +57,12 @@ def place(spec: dict[str, Any], field: Field, value: Any) -> dict[str, Any]:
     out = crdspec.set_field(spec, field, value)
     served = out["vllmEndpoints"][0]["model"]
     for where in (("config", "decisions"), ("config", "routing", "decisions")):
-        for i, decision in enumerate(crdspec.get_field(out, Field(where)) or []):
-            for j, ref in enumerate(decision.get("modelRefs") or []):
+        for i, decision in enumerate(as_list(crdspec.get_field(out, Field(where)))):
+            refs = as_list(decision.get("modelRefs") if isinstance(decision, dict) else None)
+            for j, ref in enumerate(refs):
                 at = (*where, i, "modelRefs", j)
                 made_up = crdspec.get_field(spec, Field(at)) is None
-                if made_up and Field((*at, "model")) != field:
+                if made_up and isinstance(ref, dict) and Field((*at, "model")) != field:
                     ref["model"] = served
     return out
 
