@@ -134,6 +134,16 @@ EP = "spec.vllmEndpoints[0]"
 SC = "spec.config.semantic_cache"
 
 INVALID: dict[str, Invalid] = {
+    "a decision with an action": Invalid(
+        set_path(
+            "spec.config.decisions",
+            [{"name": "d", "priority": 1, "action": {"type": "route", "destination": "x"}}],
+        ),
+        "spec.config.decisions[0]",
+        models.RULE_NO_DECISION_ACTION.message,
+        "spec.config.decisions[0].action",
+        models.RULE_NO_DECISION_ACTION.message,
+    ),
     "management API exposed without a token": rule(
         set_path("spec.managementApi", {"expose": True}),
         "spec.managementApi",
