@@ -228,6 +228,14 @@ def offline_backends(
     return results
 
 
+def warn_dropped_settings(spec: models.SemanticRouterSpec) -> None:
+    """Say on stderr which accepted settings the router config leaves out, and why (e.g. Milvus
+    auth, which the router connects without)."""
+    if spec.config is not None:
+        for notice in routerconfig.to_canonical(spec.config.to_dict()).notices:
+            print(f"warning: {notice}", file=sys.stderr)
+
+
 def chart_values(args: argparse.Namespace) -> tuple[str, str, dict[str, Any]]:
     """(release name, namespace, values) for the CR in ``args.cr``."""
     cr = load_cr(args.cr)
@@ -249,6 +257,7 @@ def chart_values(args: argparse.Namespace) -> tuple[str, str, dict[str, Any]]:
         raise InputError(f"{args.cr}: invalid {models.KIND} {name}:\n{lines}") from None
     except routerconfig.RouterConfigError as exc:
         raise InputError(f"{args.cr}: invalid {models.KIND} {name}:\n  {exc}") from None
+    warn_dropped_settings(spec)
     routes = bool(spec.openshift and spec.openshift.routes and spec.openshift.routes.enabled)
     problem = platform.check_routes(routes, Platform(args.platform))
     if problem is not None:
