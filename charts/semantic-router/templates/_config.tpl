@@ -144,9 +144,12 @@ Each helper returns YAML; callers read it back with semantic-router.parse (never
 {{- if not (hasKey $reasoning "modes") -}}
 {{- $_ := set $reasoning "modes" (list "enabled" "disabled") -}}
 {{- end -}}
-{{- if and (has (toString $reasoning.type) (list "reasoning_effort" "top_level_reasoning_effort")) (not (hasKey $reasoning "levels")) -}}
+{{- /* an effort family must list its levels (the router refuses one without): one that lists none passes the legacy efforts */ -}}
+{{- if and (has (toString $reasoning.type) (list "reasoning_effort" "top_level_reasoning_effort")) (not $reasoning.levels) -}}
 {{- $_ := set $reasoning "levels" (list "low" "medium" "high") -}}
+{{- if not (hasKey $reasoning "default") -}}
 {{- $_ := set $reasoning "default" "medium" -}}
+{{- end -}}
 {{- end -}}
 {{- if not (hasKey $reasoning "default_mode") -}}
 {{- $_ := set $reasoning "default_mode" (first $reasoning.modes) -}}
@@ -201,7 +204,7 @@ Each helper returns YAML; callers read it back with semantic-router.parse (never
 {{- if and (not $routing.decisions) $models -}}
 {{- $refs := list -}}
 {{- range $models -}}
-{{- $refs = append $refs (dict "model" (toString .name) "use_reasoning" false) -}}
+{{- $refs = append $refs (dict "model" (toString .name) "use_reasoning" (ne (include "semantic-router.reasoningCanBeOff" .) "true")) -}}
 {{- end -}}
 {{- $_ := set $routing "decisions" (list (dict "name" "default-route" "description" "Catch-all route added by the chart: every request may use every configured model." "priority" 100 "rules" (dict "operator" "AND" "conditions" (list)) "modelRefs" $refs)) -}}
 {{- end -}}
@@ -318,7 +321,7 @@ Each helper returns YAML; callers read it back with semantic-router.parse (never
 {{- $_ := set $signals "pii" (append (default (list) $signals.pii) $rule) -}}
 {{- $refs := list -}}
 {{- range .models -}}
-{{- $refs = append $refs (dict "model" (toString .name) "use_reasoning" false) -}}
+{{- $refs = append $refs (dict "model" (toString .name) "use_reasoning" (ne (include "semantic-router.reasoningCanBeOff" .) "true")) -}}
 {{- end -}}
 {{- $decisions = append $decisions (dict "name" "pii-detected" "description" "Requests with personal data, routed like every other request; the PII classifier runs and its result is reported (added by the chart)." "priority" 200 "rules" (dict "operator" "OR" "conditions" (list (dict "type" "pii" "name" "pii-detected"))) "modelRefs" $refs) -}}
 {{- end -}}
@@ -395,4 +398,13 @@ Each helper returns YAML; callers read it back with semantic-router.parse (never
 {{- end -}}
 {{- $_ := set $services "response_api" $responseAPI -}}
 {{- $_ := set . "services" $services -}}
+{{- end }}
+
+{{/* semantic-router.reasoningCanBeOff: "true" when a provider model may be sent with reasoning
+off, which the chart's own decisions do. The router refuses `use_reasoning: false` for an inline
+family that is always on: no activation_parameter, no disabled setting, no "disabled" mode. A
+catalog family (`reasoning: {family: name}`) is the router's to judge: off is assumed. */}}
+{{- define "semantic-router.reasoningCanBeOff" -}}
+{{- $r := default (dict) .reasoning -}}
+{{- if or (not $r) $r.family $r.activation_parameter $r.disabled (has "disabled" (default (list) $r.modes)) -}}true{{- end -}}
 {{- end }}
