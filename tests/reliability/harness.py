@@ -71,6 +71,21 @@ class OperatorProcess(OperatorThread):
         tune(kopf_settings)
 
 
+def spec(replicas: int) -> dict[str, Any]:
+    """A router with one Service backend, `replicas` replicas and no PVC."""
+    return {
+        "replicas": replicas,
+        "persistence": {"enabled": False},
+        "vllmEndpoints": [
+            {
+                "name": "qwen",
+                "model": "qwen2.5-7b",
+                "backend": {"type": "service", "service": {"name": "vllm-qwen", "port": 8000}},
+            }
+        ],
+    }
+
+
 def expected_digest(spec: Mapping[str, Any], namespace: str = "default") -> str:
     """The values digest the operator must end up deploying for `spec` (Service backends,
     which resolve to their cluster address once the Service exists)."""
