@@ -2,7 +2,8 @@
 
 Inputs: the release (helm), the workload (the router Deployment), the discovered
 backends, the Route, and the problem that stopped the reconcile, if any. Output: the
-whole ``status`` stanza (phase, replicas, conditions, release, backends ...).
+whole ``status`` stanza (phase, replicas, conditions, release, backends ...) as the API's
+pydantic ``SemanticRouterStatus``; what is written is its dump, so it fits the CRD's schema.
 
 A condition's ``lastTransitionTime`` only moves when its status changes.
 """
