@@ -36,7 +36,7 @@ from semantic_router_operator import (
 )
 from semantic_router_operator.discovery import Address, BackendRef, BackendResult
 from semantic_router_operator.platform import Platform
-from semantic_router_operator.release import HelmReleases, ReleaseError, ReleaseSettings
+from semantic_router_operator.release import HelmReleases, ReleaseError
 from semantic_router_operator.settings import Settings, SettingsError, from_env
 
 EXIT_OK = 0
@@ -228,6 +228,14 @@ def offline_backends(
     return results
 
 
+def warn_dropped_settings(spec: models.SemanticRouterSpec) -> None:
+    """Say on stderr which accepted settings the router config leaves out, and why (e.g. Milvus
+    auth, which the router connects without)."""
+    if spec.config is not None:
+        for notice in routerconfig.to_canonical(spec.config.to_dict()).notices:
+            print(f"warning: {notice}", file=sys.stderr)
+
+
 def chart_values(args: argparse.Namespace) -> tuple[str, str, dict[str, Any]]:
     """(release name, namespace, values) for the CR in ``args.cr``."""
     cr = load_cr(args.cr)
@@ -249,6 +257,7 @@ def chart_values(args: argparse.Namespace) -> tuple[str, str, dict[str, Any]]:
         raise InputError(f"{args.cr}: invalid {models.KIND} {name}:\n{lines}") from None
     except routerconfig.RouterConfigError as exc:
         raise InputError(f"{args.cr}: invalid {models.KIND} {name}:\n  {exc}") from None
+    warn_dropped_settings(spec)
     routes = bool(spec.openshift and spec.openshift.routes and spec.openshift.routes.enabled)
     problem = platform.check_routes(routes, Platform(args.platform))
     if problem is not None:
@@ -263,16 +272,6 @@ def chart_values(args: argparse.Namespace) -> tuple[str, str, dict[str, Any]]:
 # --- commands --------------------------------------------------------------------------
 
 
-def release_settings(settings: Settings) -> ReleaseSettings:
-    return ReleaseSettings(
-        helm=settings.helm_binary,
-        chart=settings.chart_path,
-        timeout_seconds=max(1, int(settings.helm_timeout)),
-        history_max=settings.release_history,
-        max_concurrent=settings.helm_concurrency,
-    )
-
-
 def cmd_values(args: argparse.Namespace, out: TextIO) -> int:
     _, _, built = chart_values(args)
     out.write(yaml.safe_dump(built, sort_keys=False, allow_unicode=True))
@@ -283,7 +282,7 @@ def cmd_render(args: argparse.Namespace, out: TextIO) -> int:
     # helm's failure is printed once, as the command's error: not also as a log line.
     logging.getLogger("semantic_router_operator").addHandler(logging.NullHandler())
     name, namespace, built = chart_values(args)
-    releases = HelmReleases(release_settings(from_env()))
+    releases = HelmReleases(from_env().release_settings())
     api_versions = ["route.openshift.io/v1"] if args.platform == Platform.OPENSHIFT else []
     manifests = asyncio.run(releases.template(name, namespace, built, api_versions=api_versions))
     out.write(manifests)
@@ -319,7 +318,7 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     kopf.configure(debug=args.debug, verbose=args.verbose, log_format=log_format)
     if not (args.debug or args.verbose):
         logging.getLogger("kopf.objects").addFilter(QuietDriftChecks())
-    releases = HelmReleases(release_settings(settings))
+    releases = HelmReleases(settings.release_settings())
     metrics = Metrics()
     operator = handlers.Operator(
         settings=settings,

@@ -12,8 +12,15 @@ from typing import Any, TypeAlias
 # Canonical places where the chart resolves a `password_secret_ref` into `${ENV}`.
 SECRET_REF_PATHS: tuple[tuple[str, ...], ...] = (
     ("global", "stores", "response_cache", "redis", "connection"),
+    ("global", "stores", "response_cache", "valkey", "connection"),
     ("global", "stores", "response_cache", "milvus", "connection", "auth"),
 )
+# Canonical places where the chart resolves an `api_key_secret_ref` into `${ENV}`.
+API_KEY_REF_PATHS: tuple[tuple[str, ...], ...] = (("global", "stores", "response_cache", "qdrant"),)
+_SECRET_REF_KEYS = {
+    "password_secret_ref": SECRET_REF_PATHS,
+    "api_key_secret_ref": API_KEY_REF_PATHS,
+}
 Path: TypeAlias = tuple[str | int, ...]
 
 # Keys whose string values are numbers written as strings (CRDs store ratios as strings):
@@ -48,7 +55,7 @@ def _check_credentials(value: Any, path: Path) -> None:
         return
     for key, item in value.items():
         here = (*path, key)
-        if key == "password_secret_ref":
+        if key in _SECRET_REF_KEYS:
             _check_secret_ref(item, here, value)
         elif key in _CREDENTIAL_KEYS:
             _check_no_literal_credential(item, here)
@@ -58,13 +65,16 @@ def _check_credentials(value: Any, path: Path) -> None:
 
 def _check_secret_ref(ref: Any, path: Path, parent: Mapping[str, Any]) -> None:
     owner = tuple(str(part) for part in path[:-1])
-    if _canonical_store_path(owner) not in SECRET_REF_PATHS:
-        allowed = " or ".join("semantic_cache." + ".".join(p[3:]) for p in SECRET_REF_PATHS)
+    ref_key = str(path[-1])
+    places = _SECRET_REF_KEYS[ref_key]
+    if _canonical_store_path(owner) not in places:
+        allowed = " or ".join("semantic_cache." + ".".join(p[3:]) for p in places)
         raise _error(
             path,
-            f"password_secret_ref is only supported at {allowed}; reference other "
+            f"{ref_key} is only supported at {allowed}; reference other "
             "credentials with a ${ENV_VAR} bound through spec.env",
         )
+    literal = "api_key" if ref_key == "api_key_secret_ref" else "password"
     if not isinstance(ref, dict):
         raise _error(path, "must be {name: <Secret name>, key: <key in the Secret>}")
     for part in ("name", "key"):
@@ -74,12 +84,14 @@ def _check_secret_ref(ref: Any, path: Path, parent: Mapping[str, Any]) -> None:
                 f"is required: the Secret {part} holding the password",
             )
     for extra in sorted(set(ref) - {"name", "key", "optional"}):
-        raise _error((*path, extra), "unknown field; password_secret_ref takes name and key")
-    if not _is_empty(parent.get("password")):
+        raise _error((*path, extra), f"unknown field; {ref_key} takes name, key and optional")
+    if "optional" in ref and not isinstance(ref["optional"], bool):
+        raise _error((*path, "optional"), "must be true or false")
+    if not _is_empty(parent.get(literal)):
         raise _error(
-            (*path[:-1], "password"),
-            "set either password or password_secret_ref, not both (the chart fills "
-            "password from the Secret)",
+            (*path[:-1], literal),
+            f"set either {literal} or {ref_key}, not both (the chart fills {literal} from "
+            "the Secret)",
         )
 
 

@@ -111,6 +111,11 @@ _PROVIDER_DEFAULT_KEYS = {"default_model": "model", "default_reasoning_effort": 
 # Legacy ways to declare backends: the CR declares them in spec.vllmEndpoints instead.
 _BACKEND_KEYS = frozenset({"model_config", "vllm_endpoints", "provider_profiles"})
 
+# Settings the router (v0.4.0) reads but does not act on for some backends: left out of the
+# router config, with the reason given in the notice.
+_HYBRID_IGNORED = ("max_entries", "eviction_policy")
+_MILVUS_DEFAULT_DATABASE = "default"
+
 # Documented legacy fields the v0.3 contract has no place for, keyed by their path under the
 # response cache (or module) block, with the reason given in the notice.
 _RETIRED_CACHE_FIELDS: dict[tuple[str, ...], str] = {

@@ -57,7 +57,9 @@ from semantic_router_operator.configtables import (
     _CLASSIFIER_BLOCKS,
     _EFFORT_TYPES,
     _HALLUCINATION_BLOCKS,
+    _HYBRID_IGNORED,
     _INTEGRATION_KEYS,
+    _MILVUS_DEFAULT_DATABASE,
     _MODEL_CATALOG_KEYS,
     _MODULE_MODEL_REFS,
     _PROVIDER_DEFAULT_KEYS,
@@ -227,7 +229,36 @@ def _translate_stores(source: dict[str, Any], out: dict[str, Any], notices: list
             for retired, reason in sorted(_RETIRED_CACHE_FIELDS.items()):
                 if _drop(value, retired):
                     notices.append(_notice((key, *retired), reason))
+            _drop_ignored_cache_settings(value, key, notices)
         _put(out, ("stores", canonical), value)
+
+
+def _drop_ignored_cache_settings(cache: dict[str, Any], key: str, notices: list[str]) -> None:
+    """Leave out what the router (v0.4.0) ignores: a hybrid cache's memory limits (which its
+    start-up checks refuse), Milvus auth (it connects without credentials) and a Milvus
+    database other than `default`."""
+    if cache.get("backend_type") == "hybrid":
+        for name in _HYBRID_IGNORED:
+            if _drop(cache, (name,)):
+                notices.append(
+                    _notice((key, name), "backend_type hybrid caps its in-memory index itself")
+                )
+    if _drop(cache, ("milvus", "connection", "auth")):
+        notices.append(
+            _notice(
+                (key, "milvus", "connection", "auth"),
+                "the router (v0.4.0) connects to Milvus without credentials",
+            )
+        )
+    database = cache.get("milvus", {}).get("connection", {}).get("database")
+    if database not in (None, "", _MILVUS_DEFAULT_DATABASE):
+        _drop(cache, ("milvus", "connection", "database"))
+        notices.append(
+            _notice(
+                (key, "milvus", "connection", "database"),
+                "the router (v0.4.0) always uses the Milvus database named default",
+            )
+        )
 
 
 def _translate_model_catalog(

@@ -1,7 +1,10 @@
 """Operator settings, read once from the environment (prefix ``SR_OPERATOR_``).
 
-Every setting has a default that works in the operator image; a bad value fails at
-start-up with a message naming the environment variable and the expected form.
+One pydantic model holds every setting: each field names its default, its parser (text
+from the environment to a value) and the expected form. Every setting has a default that
+works in the operator image; a bad value fails at start-up with a message naming the
+environment variable and the expected form. How helm is run (`ReleaseSettings`) is derived
+from it, with the release layer's defaults.
 """
 
 from __future__ import annotations
@@ -9,17 +12,27 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Annotated, Any
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ModelWrapValidatorHandler,
+    ValidationError,
+    model_validator,
+)
+
+from semantic_router_operator.release import model as release
 
 PREFIX = "SR_OPERATOR_"
 
 # The chart ships inside the operator image at this path; a source checkout uses its own.
 IMAGE_CHART_PATH = Path("/opt/semantic-router-operator/charts/semantic-router")
 SOURCE_CHART_PATH = Path(__file__).resolve().parents[2] / "charts" / "semantic-router"
-
-T = TypeVar("T")
 
 # A namespace name (DNS-1123 label). Patterns (`team-*`, `!kube-*`) are refused: the operator
 # watches named namespaces as given, without listing the cluster's namespaces.
@@ -74,50 +87,18 @@ def default_chart_path() -> Path:
     return IMAGE_CHART_PATH if IMAGE_CHART_PATH.is_dir() else SOURCE_CHART_PATH
 
 
-@dataclass(frozen=True)
-class Settings:
-    """What the operator needs to know about its environment."""
+class _Invalid(ValueError):
+    """A setting that is wrong only together with another one: names the field to blame."""
 
-    # Namespaces to watch; empty means every namespace (cluster-wide).
-    namespaces: tuple[str, ...] = ()
-    helm_binary: str = "helm"
-    chart_path: Path = field(default_factory=default_chart_path)
-    # At most this many helm processes run at once, across all releases.
-    helm_concurrency: int = 4
-    # Seconds between two safety-net checks of one SemanticRouter (discovery, status,
-    # repair): watches of the owned objects do the rest; each check also waits a random
-    # 0 to timer_jitter seconds, so that checks of many routers spread out.
-    timer_interval: float = 900.0
-    timer_jitter: float = 180.0
-    # Drift repairs per SemanticRouter: at most repair_burst within repair_window seconds.
-    repair_burst: int = 3
-    repair_window: float = 300.0
-    # Leader election on a Lease (several replicas, one reconciling).
-    leader_election: bool = False
-    lease_name: str = "semantic-router-operator"
-    # Empty: the operator's own namespace (its ServiceAccount's).
-    lease_namespace: str = ""
-    lease_duration: float = 10.0
-    # Seconds before the first retry of a failure the cluster can fix (a quota, a release
-    # or an object in the way); each further retry waits twice as long, up to the maximum.
-    retry_backoff: float = 30.0
-    retry_backoff_max: float = 900.0
-    # Seconds one helm install/upgrade/uninstall may take before it counts as failed.
-    helm_timeout: float = 300.0
-    # Helm release revisions kept per SemanticRouter (`helm upgrade --history-max`).
-    release_history: int = 10
-    # Port of the Prometheus metrics endpoint; 0 disables it.
-    metrics_port: int = 8080
-    # kopf's liveness endpoint (`kopf run --liveness`); empty disables it.
-    liveness_endpoint: str = "http://0.0.0.0:8081/healthz"
-    # Peering lets several operator replicas agree on one active instance.
-    peering_name: str = ""
-    # Images for routers that name none (RELATED_IMAGE_*, not prefixed: OLM's convention).
-    related_images: RelatedImages = RelatedImages()
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(reason)
+        self.field = field
 
-    @property
-    def clusterwide(self) -> bool:
-        return not self.namespaces
+
+def _parsed(parse: Callable[[str], Any]) -> BeforeValidator:
+    """Run `parse` on the text of a value: the environment's text, or the text of a value
+    given in code, so that both meet the same rule."""
+    return BeforeValidator(lambda value: parse(value if isinstance(value, str) else str(value)))
 
 
 def _parse_namespaces(raw: str) -> tuple[str, ...]:
@@ -128,6 +109,12 @@ def _parse_namespaces(raw: str) -> tuple[str, ...]:
         if not _NAMESPACE.match(name):
             raise ValueError(f"{name!r} is not a namespace name; patterns are not supported")
     return names
+
+
+def _namespaces(value: object) -> tuple[str, ...]:
+    if isinstance(value, (tuple, list)):
+        value = ",".join(str(name) for name in value)
+    return _parse_namespaces(str(value))
 
 
 def _lease_namespace(raw: str) -> str:
@@ -189,82 +176,142 @@ def _non_empty(raw: str) -> str:
     return raw.strip()
 
 
-_EXPECTED = {
-    "NAMESPACES": "a comma-separated list of namespace names (exact names), or empty / '*' "
-    "for all namespaces",
-    "HELM_BINARY": "the path or name of the helm executable",
-    "CHART_PATH": "the directory of the semantic-router chart",
-    "HELM_CONCURRENCY": "a whole number of at least 1",
-    "TIMER_INTERVAL": "a number of seconds greater than 0",
-    "TIMER_JITTER": "a number of seconds, 0 or more",
-    "REPAIR_BURST": "a whole number of at least 1",
-    "REPAIR_WINDOW": "a number of seconds greater than 0",
-    "LEADER_ELECTION": "true or false",
-    "LEASE_NAME": "the name of the Lease the replicas elect their leader on",
-    "LEASE_NAMESPACE": "a namespace name, or empty for the operator's own namespace",
-    "LEASE_DURATION": "a number of seconds of at least 3",
-    "RETRY_BACKOFF": "a number of seconds greater than 0",
-    "RETRY_BACKOFF_MAX": "a number of seconds greater than 0, at least SR_OPERATOR_RETRY_BACKOFF",
-    "HELM_TIMEOUT": "a number of seconds greater than 0",
-    "RELEASE_HISTORY": "a whole number of at least 1",
-    "METRICS_PORT": "a port number between 0 (disabled) and 65535",
-    "LIVENESS_ENDPOINT": "a URL such as http://0.0.0.0:8081/healthz, or empty to disable",
-    "PEERING_NAME": "the name of a kopf peering object, or empty to run standalone",
-}
+# One type per rule; a field's description is the form its message asks for.
+PositiveInt = Annotated[int, _parsed(_positive_int)]
+PositiveSeconds = Annotated[float, _parsed(_positive_float)]
+Seconds = Annotated[float, _parsed(_non_negative_float)]
+NonEmpty = Annotated[str, _parsed(_non_empty)]
+Text = Annotated[str, _parsed(_text)]
+POSITIVE_INT = "a whole number of at least 1"
+POSITIVE_SECONDS = "a number of seconds greater than 0"
 
 
-def _read(env: Mapping[str, str], key: str, parse: Callable[[str], T], default: T) -> T:
-    name = PREFIX + key
-    if name not in env:
-        return default
-    raw = env[name]
-    try:
-        return parse(raw)
-    except ValueError as exc:
-        raise SettingsError(
-            f"{name}={raw!r} is invalid ({exc}); set it to {_EXPECTED[key]}"
-        ) from None
+class Settings(BaseModel):
+    """What the operator needs to know about its environment."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    # Namespaces to watch; empty means every namespace (cluster-wide).
+    namespaces: Annotated[tuple[str, ...], BeforeValidator(_namespaces)] = Field(
+        (),
+        description="a comma-separated list of namespace names (exact names), or empty / '*' "
+        "for all namespaces",
+    )
+    helm_binary: NonEmpty = Field(
+        release.HELM_BINARY, description="the path or name of the helm executable"
+    )
+    chart_path: Annotated[Path, _parsed(lambda raw: Path(_non_empty(raw)))] = Field(
+        default_factory=default_chart_path,
+        description="the directory of the semantic-router chart",
+    )
+    # At most this many helm processes run at once, across all releases.
+    helm_concurrency: PositiveInt = Field(release.MAX_CONCURRENT, description=POSITIVE_INT)
+    # Seconds between two safety-net checks of one SemanticRouter (discovery, status,
+    # repair): watches of the owned objects do the rest; each check also waits a random
+    # 0 to timer_jitter seconds, so that checks of many routers spread out.
+    timer_interval: PositiveSeconds = Field(900.0, description=POSITIVE_SECONDS)
+    timer_jitter: Seconds = Field(180.0, description="a number of seconds, 0 or more")
+    # Drift repairs per SemanticRouter: at most repair_burst within repair_window seconds.
+    repair_burst: PositiveInt = Field(3, description=POSITIVE_INT)
+    repair_window: PositiveSeconds = Field(300.0, description=POSITIVE_SECONDS)
+    # Leader election on a Lease (several replicas, one reconciling).
+    leader_election: Annotated[bool, _parsed(_boolean)] = Field(False, description="true or false")
+    lease_name: NonEmpty = Field(
+        "semantic-router-operator",
+        description="the name of the Lease the replicas elect their leader on",
+    )
+    # Empty: the operator's own namespace (its ServiceAccount's).
+    lease_namespace: Annotated[str, _parsed(_lease_namespace)] = Field(
+        "", description="a namespace name, or empty for the operator's own namespace"
+    )
+    lease_duration: Annotated[float, _parsed(_lease_duration)] = Field(
+        10.0, description="a number of seconds of at least 3"
+    )
+    # Seconds before the first retry of a failure the cluster can fix (a quota, a release
+    # or an object in the way); each further retry waits twice as long, up to the maximum
+    # (which rises to the first retry's wait when only that is set).
+    retry_backoff: PositiveSeconds = Field(30.0, description=POSITIVE_SECONDS)
+    retry_backoff_max: PositiveSeconds = Field(
+        900.0,
+        description="a number of seconds greater than 0, at least SR_OPERATOR_RETRY_BACKOFF",
+    )
+    # Seconds one helm install/upgrade/uninstall may take before it counts as failed.
+    helm_timeout: PositiveSeconds = Field(
+        float(release.HELM_TIMEOUT_SECONDS), description=POSITIVE_SECONDS
+    )
+    # Helm release revisions kept per SemanticRouter (`helm upgrade --history-max`).
+    release_history: PositiveInt = Field(release.HISTORY_MAX, description=POSITIVE_INT)
+    # Port of the Prometheus metrics endpoint; 0 disables it.
+    metrics_port: Annotated[int, _parsed(_port)] = Field(
+        8080, description="a port number between 0 (disabled) and 65535"
+    )
+    # kopf's liveness endpoint (`kopf run --liveness`); empty disables it.
+    liveness_endpoint: Text = Field(
+        "http://0.0.0.0:8081/healthz",
+        description="a URL such as http://0.0.0.0:8081/healthz, or empty to disable",
+    )
+    # Peering lets several operator replicas agree on one active instance.
+    peering_name: Text = Field(
+        "", description="the name of a kopf peering object, or empty to run standalone"
+    )
+    # Images for routers that name none (RELATED_IMAGE_*, not prefixed: OLM's convention).
+    related_images: RelatedImages = RelatedImages()
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _retry_maximum_covers_the_first_retry(
+        cls, data: Any, handler: ModelWrapValidatorHandler[Settings]
+    ) -> Settings:
+        settings = handler(data)
+        if settings.retry_backoff_max >= settings.retry_backoff:
+            return settings
+        if "retry_backoff_max" in settings.model_fields_set or not isinstance(data, dict):
+            raise _Invalid(
+                "retry_backoff_max", f"below {PREFIX}RETRY_BACKOFF={settings.retry_backoff:g}"
+            )
+        return handler({**data, "retry_backoff_max": settings.retry_backoff})
+
+    @property
+    def clusterwide(self) -> bool:
+        return not self.namespaces
+
+    def release_settings(self) -> release.ReleaseSettings:
+        """How helm is run for every release, from these settings."""
+        return release.ReleaseSettings(
+            helm=self.helm_binary,
+            chart=self.chart_path,
+            timeout_seconds=max(1, int(self.helm_timeout)),
+            history_max=self.release_history,
+            max_concurrent=self.helm_concurrency,
+        )
+
+
+def variables() -> dict[str, str]:
+    """Each SR_OPERATOR_ variable and the field it sets, in the order of the fields."""
+    fields = (name for name in Settings.model_fields if name != "related_images")
+    return {PREFIX + name.upper(): name for name in fields}
+
+
+def _explain(error: Any, given: Mapping[str, str]) -> str:
+    cause = error.get("ctx", {}).get("error")
+    field = cause.field if isinstance(cause, _Invalid) else str(error["loc"][0])
+    reason = str(cause) if cause is not None else error["msg"]
+    name = PREFIX + field.upper()
+    expected = Settings.model_fields[field].description
+    return f"{name}={given[field]!r} is invalid ({reason}); set it to {expected}"
 
 
 def from_env(env: Mapping[str, str] | None = None) -> Settings:
     """Settings from `env` (default: the process environment); unknown variables are errors."""
     env = os.environ if env is None else env
-    unknown = sorted(
-        name for name in env if name.startswith(PREFIX) and name[len(PREFIX) :] not in _EXPECTED
-    )
+    known = variables()
+    unknown = sorted(name for name in env if name.startswith(PREFIX) and name not in known)
     if unknown:
-        known = ", ".join(PREFIX + key for key in _EXPECTED)
-        raise SettingsError(f"unknown setting(s) {', '.join(unknown)}; known settings: {known}")
-    defaults = Settings()
-    chart_path = _read(env, "CHART_PATH", lambda raw: Path(_non_empty(raw)), defaults.chart_path)
-    retry_backoff = _read(env, "RETRY_BACKOFF", _positive_float, defaults.retry_backoff)
-    retry_backoff_max = _read(
-        env, "RETRY_BACKOFF_MAX", _positive_float, max(defaults.retry_backoff_max, retry_backoff)
-    )
-    if retry_backoff_max < retry_backoff:
         raise SettingsError(
-            f"{PREFIX}RETRY_BACKOFF_MAX={env[PREFIX + 'RETRY_BACKOFF_MAX']!r} is invalid (below "
-            f"{PREFIX}RETRY_BACKOFF={retry_backoff:g}); set it to {_EXPECTED['RETRY_BACKOFF_MAX']}"
+            f"unknown setting(s) {', '.join(unknown)}; known settings: {', '.join(known)}"
         )
-    return Settings(
-        namespaces=_read(env, "NAMESPACES", _parse_namespaces, defaults.namespaces),
-        helm_binary=_read(env, "HELM_BINARY", _non_empty, defaults.helm_binary),
-        chart_path=chart_path,
-        helm_concurrency=_read(env, "HELM_CONCURRENCY", _positive_int, defaults.helm_concurrency),
-        timer_interval=_read(env, "TIMER_INTERVAL", _positive_float, defaults.timer_interval),
-        timer_jitter=_read(env, "TIMER_JITTER", _non_negative_float, defaults.timer_jitter),
-        repair_burst=_read(env, "REPAIR_BURST", _positive_int, defaults.repair_burst),
-        repair_window=_read(env, "REPAIR_WINDOW", _positive_float, defaults.repair_window),
-        leader_election=_read(env, "LEADER_ELECTION", _boolean, defaults.leader_election),
-        lease_name=_read(env, "LEASE_NAME", _non_empty, defaults.lease_name),
-        lease_namespace=_read(env, "LEASE_NAMESPACE", _lease_namespace, defaults.lease_namespace),
-        lease_duration=_read(env, "LEASE_DURATION", _lease_duration, defaults.lease_duration),
-        retry_backoff=retry_backoff,
-        retry_backoff_max=retry_backoff_max,
-        helm_timeout=_read(env, "HELM_TIMEOUT", _positive_float, defaults.helm_timeout),
-        release_history=_read(env, "RELEASE_HISTORY", _positive_int, defaults.release_history),
-        metrics_port=_read(env, "METRICS_PORT", _port, defaults.metrics_port),
-        liveness_endpoint=_read(env, "LIVENESS_ENDPOINT", _text, defaults.liveness_endpoint),
-        peering_name=_read(env, "PEERING_NAME", _text, defaults.peering_name),
-        related_images=_related_images(env),
-    )
+    given = {field: env[name] for name, field in known.items() if name in env}
+    try:
+        return Settings.model_validate({**given, "related_images": _related_images(env)})
+    except ValidationError as exc:
+        raise SettingsError(_explain(exc.errors()[0], given)) from None

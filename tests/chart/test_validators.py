@@ -341,6 +341,13 @@ def test_volume_mount_of_a_missing_volume_is_rejected() -> None:
     assert "volumeMounts: 'config' is not a volume of the pod" in rejection([broken])
 
 
+def test_a_container_claim_the_pod_does_not_declare_is_rejected() -> None:
+    broken = deployment()
+    container = broken["spec"]["template"]["spec"]["containers"][0]
+    container.setdefault("resources", {})["claims"] = [{"name": "gpu"}]
+    assert "'gpu' must be one of the names in pod.spec.resourceClaims" in rejection([broken])
+
+
 def test_invalid_label_value_is_rejected() -> None:
     broken = deployment()
     broken["metadata"]["labels"]["helm.sh/chart"] = "semantic-router-0.1.0+build"

@@ -378,6 +378,15 @@ def _pod_spec_problems(spec: Any, field: str) -> list[str]:
                     f"{where}.volumeMounts: {mount.get('name')!r} is not a volume of the pod"
                     f" (volumes: {volumes})"
                 )
+        # Container claims name pod claims (validateResourceClaimNames, k8s.io/kubernetes
+        # pkg/apis/core/validation/validation.go at v1.37.2).
+        claims = [r.get("name") for r in spec.get("resourceClaims") or [] if isinstance(r, Mapping)]
+        for claim in (c.get("resources") or {}).get("claims") or []:
+            if isinstance(claim, Mapping) and claim.get("name") not in claims:
+                problems.append(
+                    f"{where}.resources.claims: {claim.get('name')!r} must be one of the names "
+                    f"in pod.spec.resourceClaims {claims}"
+                )
         for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
             port = ((c.get(probe) or {}).get("httpGet") or {}).get("port")
             if isinstance(port, str) and port not in port_names:

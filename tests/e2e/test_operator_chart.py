@@ -125,7 +125,11 @@ def test_the_chart_rolls_out_the_operator_with_its_metrics_service_and_service_m
     ns = installed.namespace
     deployment = kubectl.get("deployment", f"{FULLNAME}-controller-manager", ns)
     assert deployment is not None
-    assert (deployment.get("status") or {}).get("availableReplicas") == 1
+    assert (
+        (deployment.get("status") or {}).get("availableReplicas")
+        == deployment["spec"]["replicas"]
+        == 2
+    )
     assert deployment_env(deployment)["SR_OPERATOR_NAMESPACES"] == installed.watched
     monitor = kubectl.get("servicemonitor", f"{FULLNAME}-metrics", ns)
     service = kubectl.get("service", f"{FULLNAME}-metrics", ns)

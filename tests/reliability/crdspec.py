@@ -200,12 +200,12 @@ def set_field(spec: dict[str, Any], field: Field, value: Any) -> dict[str, Any]:
     schema: Schema = spec_schema()
     for part, following in zip(field.path, [*field.path[1:], None], strict=True):
         schema = _child_schema(schema, part)
-        if following is None:
-            node[part] = value
-            break
         if isinstance(part, int):
             while len(node) <= part:
                 node.append(minimal(schema))
+        if following is None:
+            node[part] = value
+            break
         elif part not in node or node[part] is None:
             node[part] = [] if isinstance(following, int) else (minimal(schema) or {})
         node = node[part]
@@ -285,7 +285,8 @@ def get_field(spec: Mapping[str, Any], field: Field) -> Any:
 
 
 def minimal(schema: Schema) -> Any:
-    """A smallest valid value: required fields with a plain value each."""
+    """A smallest valid value: required fields with a plain value each, lists of their
+    minItems entries."""
     kind = schema.get("type")
     if "enum" in schema:
         return schema["enum"][0]
@@ -297,7 +298,7 @@ def minimal(schema: Schema) -> Any:
     if kind == "integer":
         return int(schema.get("minimum", 1))
     if kind == "array":
-        return []
+        return [minimal(schema.get("items") or {}) for _ in range(int(schema.get("minItems", 0)))]
     if kind == "boolean":
         return False
     return None

@@ -6,7 +6,7 @@ unicode in any free-text field come out as data, never as template or YAML struc
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -45,6 +45,28 @@ def full_spec(standalone: bool) -> dict[str, Any]:
     return spec
 
 
+def as_list(value: Any) -> list[Any]:
+    """`value` when it is a list (a broken field may hold anything), else no items."""
+    return value if isinstance(value, list) else []
+
+
+def place(spec: dict[str, Any], field: Field, value: Any) -> dict[str, Any]:
+    """`crdspec.set_field`, then each decision model reference it made up names a model the
+    spec serves: the router refuses a decision naming a model it does not serve, a rule
+    across fields that no schema states (the reference at `field` itself is left as drawn)."""
+    out = crdspec.set_field(spec, field, value)
+    served = out["vllmEndpoints"][0]["model"]
+    for where in (("config", "decisions"), ("config", "routing", "decisions")):
+        for i, decision in enumerate(as_list(crdspec.get_field(out, Field(where)))):
+            refs = as_list(decision.get("modelRefs") if isinstance(decision, dict) else None)
+            for j, ref in enumerate(refs):
+                at = (*where, i, "modelRefs", j)
+                made_up = crdspec.get_field(spec, Field(at)) is None
+                if made_up and isinstance(ref, dict) and Field((*at, "model")) != field:
+                    ref["model"] = served
+    return out
+
+
 def names_field(refused: pipeline.Refused, field: Field) -> bool:
     """The refusal names `field`, or an object holding it (a rule on the object)."""
     wanted = str(field)
@@ -53,8 +75,23 @@ def names_field(refused: pipeline.Refused, field: Field) -> bool:
     )
 
 
+def uses_resource_claims(objs: Sequence[Mapping[str, Any]]) -> bool:
+    """Dynamic resource claims, which the CRD documents for Kubernetes 1.31 and later."""
+    for obj in objs:
+        pod = (((obj.get("spec") or {}).get("template") or {}).get("spec")) or {}
+        containers = pod.get("containers") or []
+        if pod.get("resourceClaims") or any(
+            (c.get("resources") or {}).get("claims") for c in containers
+        ):
+            return True
+    return False
+
+
 def check_rendered(rendered: pipeline.Rendered) -> None:
-    for version in KUBERNETES_VERSIONS:
+    versions = (
+        KUBERNETES_VERSIONS[-1:] if uses_resource_claims(rendered.objs) else KUBERNETES_VERSIONS
+    )
+    for version in versions:
         validate_kubernetes(rendered.objs, version)
 
 
@@ -95,7 +132,7 @@ def test_a_value_the_schema_refuses_is_refused_with_one_error_naming_its_field(
     if not breakers:
         return
     value = data.draw(st.sampled_from(breakers), label="value")
-    spec = crdspec.set_field(full_spec(True), field, value)
+    spec = place(full_spec(True), field, value)
     assert crdcheck.admission_problems(crdcheck.load_crd(), {"spec": copy.deepcopy(spec)})
     outcome = pipeline.chart_values(spec, Platform.KUBERNETES)
     assert isinstance(outcome, pipeline.Refused), f"{field} = {value!r} was accepted"
@@ -113,7 +150,7 @@ def benign(field: Field, standalone: bool) -> tuple[str, frozenset[tuple[str, st
     """How a plain marker in `field` comes out: as a whole value ("exact"), inside one
     ("embedded"), or not at all ("absent"); and the objects rendered."""
     marker = "plainmarker7"
-    outcome = pipeline.outcome(crdspec.set_field(full_spec(standalone), field, marker))
+    outcome = pipeline.outcome(place(full_spec(standalone), field, marker))
     if isinstance(outcome, pipeline.Refused):
         return "refused", frozenset()
     found = pipeline.rendered_strings(outcome.objs)
@@ -129,7 +166,7 @@ def test_hostile_text_in_any_free_text_field_comes_out_as_data_or_is_refused_nam
     field: Field, text: str, standalone: bool
 ) -> None:
     how, objects = benign(field, standalone)
-    outcome = pipeline.outcome(crdspec.set_field(full_spec(standalone), field, text))
+    outcome = pipeline.outcome(place(full_spec(standalone), field, text))
     if isinstance(outcome, pipeline.Refused):
         assert names_field(outcome, field), f"{field} = {text!r}: {outcome.message}"
         count("hostile text refused")
@@ -152,7 +189,7 @@ CONFIG_TEXT = [f for f in FREE_TEXT if f.path[0] in ("config", "vllmEndpoints")]
 def test_hostile_text_in_the_router_config_passes_the_router_and_envoy_validators(
     field: Field, text: str
 ) -> None:
-    spec = crdspec.set_field(full_spec(True), field, text)
+    spec = place(full_spec(True), field, text)
     # Envoy checks that CA files exist: the sample's CA comes from a ConfigMap mounted in the pod.
     spec["envoy"] = {k: v for k, v in spec["envoy"].items() if k != "upstreamTls"}
     outcome = pipeline.outcome(spec)

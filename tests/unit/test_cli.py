@@ -391,3 +391,35 @@ def test_one_model_over_http_and_https_exits_2_naming_the_endpoint_once(
     assert "spec.vllmEndpoints[1]: endpoint 'tls' serves model 'm' over https" in err
     assert "spec.vllmEndpoints[0] ('plain') over http" in err
     assert err.count("serves model") == 1
+
+
+def test_settings_the_router_config_leaves_out_are_named_on_stderr(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    milvus = {
+        "connection": {
+            "host": "milvus.cache.svc",
+            "database": "cache",
+            "auth": {"enabled": True, "username": "root"},
+        }
+    }
+    cache = {"backend_type": "hybrid", "max_entries": 10, "milvus": milvus}
+    endpoint = {
+        "name": "a",
+        "model": "m",
+        "backend": {"type": "kserve", "inferenceServiceName": "m"},
+    }
+    path = write_cr(tmp_path, {"vllmEndpoints": [endpoint], "config": {"response_cache": cache}})
+    code, printed = run("values", path)
+    assert code == 0
+    stored = yaml.safe_load(printed)["config"]["global"]["stores"]["response_cache"]
+    assert stored.get("max_entries") is None, "a null removes the chart's default too"
+    assert stored["milvus"]["connection"] == {"host": "milvus.cache.svc"}
+    assert capsys.readouterr().err.splitlines() == [
+        "warning: spec.config.response_cache.max_entries dropped: backend_type hybrid caps its "
+        "in-memory index itself",
+        "warning: spec.config.response_cache.milvus.connection.auth dropped: the router (v0.4.0) "
+        "connects to Milvus without credentials",
+        "warning: spec.config.response_cache.milvus.connection.database dropped: the router "
+        "(v0.4.0) always uses the Milvus database named default",
+    ]

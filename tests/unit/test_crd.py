@@ -11,7 +11,7 @@ import kubernetes_validate
 import pytest
 import yaml
 from semantic_router_operator import crd as crdgen
-from semantic_router_operator import models
+from semantic_router_operator import models, router_sections
 
 from tests.support import crdcheck
 
@@ -29,6 +29,36 @@ FREE_FORM_OBJECTS = {
     "spec.podSecurityContext",
     "spec.securityContext",
     "spec.toolsDb[*]",
+}
+# In the typed routing sections (router_sections): the router's plugin, algorithm and
+# adaptation catalogues, signal kinds other than complexity, and rule levels below the
+# first (a CRD schema cannot recurse). `vllm-sr config validate` covers them.
+DECISION_FREE_FORM = (
+    "adaptations",
+    "algorithm",
+    "annotations",
+    "output_contract_spec",
+    "plugins[*].configuration",
+    "rules.conditions[*].conditions[*]",
+    "rules.conditions[*].predicate",
+)
+COMPLEXITY_FREE_FORM = (
+    "composer.conditions[*].conditions[*]",
+    "composer.conditions[*].predicate",
+    "prototype_scoring",
+)
+ROUTING_FREE_FORM_OBJECTS = {
+    *(f"spec.config.decisions[*].{p}" for p in DECISION_FREE_FORM),
+    *(f"spec.config.routing.decisions[*].{p}" for p in DECISION_FREE_FORM),
+    *(f"spec.config.complexity_rules[*].{p}" for p in COMPLEXITY_FREE_FORM),
+    *(f"spec.config.routing.signals.complexity[*].{p}" for p in COMPLEXITY_FREE_FORM),
+    "spec.config.routing.candidate_requirements",
+    "spec.config.routing.data_policy",
+    "spec.config.routing.modelCards[*].distribution",
+    "spec.config.routing.modelCards[*].presentation",
+    "spec.config.routing.model_bindings",
+    "spec.config.routing.projections",
+    "spec.config.routing.signals",
 }
 
 
@@ -54,6 +84,15 @@ def properties(
     for key, suffix in (("items", "[*]"), ("additionalProperties", "[*]")):
         if isinstance(schema.get(key), Mapping):
             yield from properties(schema[key], path + suffix)
+
+
+def is_number(node: Mapping[str, Any]) -> bool:
+    """The number-or-numeric-string node of router numbers (0.005 or "0.005")."""
+    return (
+        node.get("x-kubernetes-preserve-unknown-fields") is True
+        and "type" not in node
+        and node.get("pattern") == router_sections.NUMBER_TEXT
+    )
 
 
 def is_ratio(node: Mapping[str, Any]) -> bool:
@@ -176,10 +215,12 @@ def test_unknown_fields_are_kept_only_where_the_api_is_free_form() -> None:
     preserved = {
         path
         for path, node in walk(SCHEMA)
-        if node.get("x-kubernetes-preserve-unknown-fields") and not is_ratio(node)
+        if node.get("x-kubernetes-preserve-unknown-fields")
+        and not is_ratio(node)
+        and not is_number(node)
     }
-    assert preserved == FREE_FORM_OBJECTS
-    for path in FREE_FORM_OBJECTS:
+    assert preserved == FREE_FORM_OBJECTS | ROUTING_FREE_FORM_OBJECTS
+    for path in FREE_FORM_OBJECTS | ROUTING_FREE_FORM_OBJECTS:
         node = dict(walk(SCHEMA))[path]
         assert node["type"] == "object", path
 
@@ -210,12 +251,16 @@ def test_quantities_accept_integers_and_strings() -> None:
 def test_no_property_can_hold_a_plain_password() -> None:
     names = {path.rsplit(".", 1)[-1] for path, _ in properties(SCHEMA)}
     assert "password" not in names
-    secret_refs = {
-        path for path, _ in properties(SPEC, "spec") if path.endswith(".password_secret_ref")
-    }
+    secret_refs = {path for path, _ in properties(SPEC, "spec") if path.endswith("_secret_ref")}
     assert secret_refs == {
-        "spec.config.semantic_cache.redis.connection.password_secret_ref",
-        "spec.config.semantic_cache.milvus.connection.auth.password_secret_ref",
+        f"spec.config.{cache}.{where}"
+        for cache in ("semantic_cache", "response_cache")
+        for where in (
+            "redis.connection.password_secret_ref",
+            "valkey.connection.password_secret_ref",
+            "milvus.connection.auth.password_secret_ref",
+            "qdrant.api_key_secret_ref",
+        )
     }
 
 

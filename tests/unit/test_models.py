@@ -134,6 +134,16 @@ EP = "spec.vllmEndpoints[0]"
 SC = "spec.config.semantic_cache"
 
 INVALID: dict[str, Invalid] = {
+    "a decision with an action": Invalid(
+        set_path(
+            "spec.config.decisions",
+            [{"name": "d", "priority": 1, "action": {"type": "route", "destination": "x"}}],
+        ),
+        "spec.config.decisions[0]",
+        models.RULE_NO_DECISION_ACTION.message,
+        "spec.config.decisions[0].action",
+        models.RULE_NO_DECISION_ACTION.message,
+    ),
     "management API exposed without a token": rule(
         set_path("spec.managementApi", {"expose": True}),
         "spec.managementApi",
@@ -219,20 +229,23 @@ INVALID: dict[str, Invalid] = {
         SC,
         models.RULE_CACHE_ONE_BACKEND.message,
     ),
-    "hybrid cache with memory limits": rule(
-        cache_backend("hybrid", milvus={"connection": {"host": "milvus"}}, max_entries=10),
+    "valkey cache without connection host": rule(
+        cache_backend("valkey", valkey={"connection": {"port": 6379}}),
         SC,
-        models.RULE_HYBRID_NO_MEMORY_LIMITS.message,
+        models.RULE_VALKEY_HOST.message,
     ),
-    "milvus cache with auth": rule(
-        cache_backend("milvus", milvus={"connection": {"host": "m", "auth": {"enabled": True}}}),
-        f"{SC}.milvus.connection",
-        models.RULE_MILVUS_NO_AUTH.message,
+    "qdrant cache without host": rule(
+        cache_backend("qdrant", qdrant={"port": 6334}), SC, models.RULE_QDRANT_HOST.message
     ),
-    "milvus cache with a database": rule(
-        cache_backend("milvus", milvus={"connection": {"host": "m", "database": "cache"}}),
-        f"{SC}.milvus.connection",
-        models.RULE_MILVUS_DEFAULT_DATABASE.message,
+    "memory cache with a qdrant block": rule(
+        cache_backend("memory", qdrant={"host": "qdrant"}),
+        SC,
+        models.RULE_CACHE_ONE_BACKEND.message,
+    ),
+    "valkey cache with tls": rule(
+        cache_backend("valkey", valkey={"connection": {"host": "v", "tls": {"enabled": True}}}),
+        f"{SC}.valkey.connection",
+        models.RULE_VALKEY_NO_TLS.message,
     ),
     "milvus cache with tls": rule(
         cache_backend("milvus", milvus={"connection": {"host": "m", "tls": {"enabled": True}}}),
@@ -243,6 +256,19 @@ INVALID: dict[str, Invalid] = {
         cache_backend("redis", redis={"connection": {"host": "r", "tls": {"enabled": True}}}),
         f"{SC}.redis.connection",
         models.RULE_REDIS_NO_TLS.message,
+    ),
+    "a container claim the pod does not declare": rule(
+        set_path("spec.resources", {"claims": [{"name": "gpu"}]}),
+        "spec",
+        models.RULE_CLAIMS_DECLARED.message,
+    ),
+    "a pod resource claim with two sources": rule(
+        set_path(
+            "spec.resourceClaims",
+            [{"name": "gpu", "resourceClaimName": "a", "resourceClaimTemplateName": "b"}],
+        ),
+        "spec.resourceClaims[0]",
+        models.RULE_ONE_CLAIM_SOURCE.message,
     ),
     "existingClaim with a storageClassName": rule(
         set_path("spec.persistence", {"existingClaim": "models", "storageClassName": "gp3"}),
@@ -305,7 +331,7 @@ INVALID: dict[str, Invalid] = {
         f"{SC}.backend_type",
         "is not one of",
         f"{SC}.backend_type",
-        "Input should be 'memory', 'redis', 'milvus' or 'hybrid'",
+        "Input should be 'memory', 'redis', 'valkey', 'milvus', 'qdrant' or 'hybrid'",
     ),
     "replicas written as a word": Invalid(
         set_path("spec.replicas", "two"),
@@ -528,11 +554,19 @@ def test_the_crd_refuses_the_same_thresholds_as_the_models(written: object) -> N
 
 
 def test_config_keeps_router_sections_it_does_not_model() -> None:
-    routing = {"decisions": [{"name": "default", "modelRefs": [{"model": "m"}]}]}
-    spec = parse_spec({"config": {"routing": routing, "default_reasoning_effort": "medium"}})
+    sections = {"providers": {"defaults": {"model": "m"}}, "global": {"router": {"x": 1}}}
+    spec = parse_spec({"config": sections})
     assert spec.config is not None
-    assert spec.config.extra_sections == {"routing": routing, "default_reasoning_effort": "medium"}
-    assert spec.to_dict()["config"] == {"routing": routing, "default_reasoning_effort": "medium"}
+    assert spec.config.extra_sections == sections
+    assert spec.to_dict()["config"] == sections
+
+
+def test_typed_routing_sections_round_trip_as_written() -> None:
+    routing = {"decisions": [{"name": "default", "priority": 1, "modelRefs": [{"model": "m"}]}]}
+    config = {"routing": routing, "default_reasoning_effort": "medium", "strategy": "priority"}
+    spec = parse_spec({"config": config})
+    assert spec.config is not None and not spec.config.extra_sections
+    assert spec.to_dict()["config"] == config
 
 
 def test_documented_config_sections_refuse_unknown_keys() -> None:

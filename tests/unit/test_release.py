@@ -35,6 +35,7 @@ from semantic_router_operator.release import (
     secret_strings,
     split_chart,
 )
+from semantic_router_operator.release.model import HISTORY_MAX
 
 from tests.support.fakehelm import Call, FakeHelm
 from tests.support.helm import CHART, helm_binary
@@ -71,7 +72,7 @@ def upgrade_argv(name: str, chart: Path, major: int, digest: str = DIGEST) -> li
         "--namespace",
         NS,
         "--history-max",
-        "5",
+        str(HISTORY_MAX),
         "--timeout",
         "300s",
         "--values",
@@ -85,7 +86,7 @@ def upgrade_argv(name: str, chart: Path, major: int, digest: str = DIGEST) -> li
 
 
 def rollback_argv(name: str, revision: int, major: int) -> list[str]:
-    argv = ["rollback", name, str(revision), "--namespace", NS, "--history-max", "5"]
+    argv = ["rollback", name, str(revision), "--namespace", NS, "--history-max", str(HISTORY_MAX)]
     argv += ["--timeout", "300s"]
     return [*argv, "--force-conflicts"] if major == 4 else argv
 

@@ -470,6 +470,14 @@ ONLY_IN_MIGRATE: dict[str, str] = {
     "(the router rejects the key); dropped with a notice",
     "global.stores.response_cache.milvus.data_management.*": "not a v0.3 Milvus setting "
     "(the router rejects the key); dropped with a notice",
+    "global.stores.response_cache.max_entries": "a hybrid cache ignores it and the router "
+    "refuses it at start-up; dropped with a notice",
+    "global.stores.response_cache.eviction_policy": "a hybrid cache ignores it and the "
+    "router refuses it at start-up; dropped with a notice",
+    "global.stores.response_cache.milvus.connection.auth.*": "the router (v0.4.0) connects "
+    "to Milvus without credentials; dropped with a notice",
+    "global.stores.response_cache.milvus.connection.database": "the router (v0.4.0) always "
+    "uses the database named default; dropped with a notice",
 }
 ONLY_IN_ROUTERCONFIG: dict[str, str] = {
     "global.integrations.tools.tools_db_path": "tools enabled without a path: routerconfig "
@@ -754,16 +762,26 @@ def test_threshold_suffix_rule_matches_only_numbers_in_the_router_schema() -> No
     assert types["adaptive_threshold"] == {"boolean"}
 
 
+VALKEY_REF = {"name": "valkey-credentials", "key": "password", "optional": True}
+
+
 def test_password_secret_refs_stay_where_the_chart_resolves_them() -> None:
     redis = to_canonical(seed("redis_cache")).config
     milvus = to_canonical(seed("milvus_cache")).config
     assert list(iter_secret_refs(redis)) == [
         (SECRET_REF_PATHS[0], {"name": "redis-credentials", "key": "password"})
     ]
-    assert list(iter_secret_refs(milvus)) == [
-        (SECRET_REF_PATHS[1], {"name": "milvus-credentials", "key": "password"})
-    ]
-    for config in (redis, milvus):
+    valkey = to_canonical(
+        {
+            "response_cache": {
+                "backend_type": "valkey",
+                "valkey": {"connection": {"host": "v", "password_secret_ref": VALKEY_REF}},
+            }
+        }
+    ).config
+    assert list(iter_secret_refs(valkey)) == [(SECRET_REF_PATHS[1], VALKEY_REF)]
+    assert list(iter_secret_refs(milvus)) == [], "Milvus auth is dropped: the router ignores it"
+    for config in (redis, valkey, milvus):
         assert "password:" not in yaml.safe_dump(config).replace("password_secret_ref", "")
 
 
@@ -813,14 +831,12 @@ def test_a_secret_ref_where_the_chart_cannot_resolve_it_is_refused() -> None:
         to_canonical(
             {
                 "semantic_cache": {
-                    "valkey": {"connection": {"password_secret_ref": {"name": "s", "key": "k"}}}
+                    "qdrant": {"host": "q", "password_secret_ref": {"name": "s", "key": "k"}}
                 }
             }
         )
-    assert caught.value.field == (
-        "spec.config.semantic_cache.valkey.connection.password_secret_ref"
-    )
-    assert "semantic_cache.redis.connection" in caught.value.message
+    assert caught.value.field == "spec.config.semantic_cache.qdrant.password_secret_ref"
+    assert "semantic_cache.valkey.connection" in caught.value.message
 
 
 def test_a_secret_ref_without_a_key_is_refused_naming_the_key() -> None:
@@ -872,7 +888,12 @@ def test_retired_cache_fields_are_dropped_with_a_notice_naming_them() -> None:
     assert "hnsw" not in hybrid.config["global"]["stores"]["response_cache"]
     assert hybrid.notices == (
         "spec.config.semantic_cache.hnsw dropped: the v0.3 response cache has no HNSW settings",
+        "spec.config.semantic_cache.max_entries dropped: backend_type hybrid caps its "
+        "in-memory index itself",
+        "spec.config.semantic_cache.eviction_policy dropped: backend_type hybrid caps its "
+        "in-memory index itself",
     )
+    assert "max_entries" not in hybrid.config["global"]["stores"]["response_cache"]
     redis = to_canonical(seed("redis_cache"))
     development = redis.config["global"]["stores"]["response_cache"]["redis"]["development"]
     assert development == {"auto_create_index": True}
@@ -883,6 +904,8 @@ def test_retired_cache_fields_are_dropped_with_a_notice_naming_them() -> None:
     assert [n.split(" ")[0] for n in milvus.notices] == [
         "spec.config.semantic_cache.milvus.data_management",
         "spec.config.semantic_cache.milvus.performance",
+        "spec.config.semantic_cache.milvus.connection.auth",
+        "spec.config.semantic_cache.milvus.connection.database",
     ]
     assert to_canonical(seed("memory_cache")).notices == ()
 

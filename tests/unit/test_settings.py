@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pydantic
 import pytest
 from semantic_router_operator import settings
+from semantic_router_operator.release import ReleaseSettings
 from semantic_router_operator.settings import Settings, SettingsError, from_env
 
 
@@ -116,3 +118,82 @@ def test_a_retry_maximum_below_the_first_retry_is_refused_naming_both_variables(
     message = str(err.value)
     assert "SR_OPERATOR_RETRY_BACKOFF_MAX='10' is invalid" in message
     assert "SR_OPERATOR_RETRY_BACKOFF=60" in message
+
+
+def test_the_history_default_is_one_value_the_documented_ten_revisions() -> None:
+    chart = Path("chart")
+    assert Settings().release_history == ReleaseSettings(chart=chart).history_max == 10
+    assert Settings().release_settings().history_max == 10
+
+
+def test_the_release_settings_are_derived_from_the_operator_settings() -> None:
+    got = from_env(
+        {
+            "SR_OPERATOR_HELM_BINARY": "/opt/helm",
+            "SR_OPERATOR_CHART_PATH": "/charts/semantic-router",
+            "SR_OPERATOR_HELM_TIMEOUT": "120.5",
+            "SR_OPERATOR_RELEASE_HISTORY": "3",
+            "SR_OPERATOR_HELM_CONCURRENCY": "2",
+        }
+    ).release_settings()
+    assert got == ReleaseSettings(
+        helm="/opt/helm",
+        chart=Path("/charts/semantic-router"),
+        timeout_seconds=120,
+        history_max=3,
+        max_concurrent=2,
+    )
+
+
+def test_the_release_defaults_are_the_operator_defaults() -> None:
+    derived = Settings().release_settings()
+    assert derived == ReleaseSettings(chart=settings.default_chart_path())
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "reason"),
+    [
+        ("helm_concurrency", 0, "must be at least 1"),
+        ("timer_jitter", -1, "must be 0 or more"),
+        ("lease_duration", 2, "must be at least 3"),
+        ("metrics_port", 70000, "port number"),
+        ("namespaces", ("team-*",), "patterns are not supported"),
+        ("lease_namespace", "Team", "is not a namespace name"),
+        ("leader_election", "yes", "must be true or false"),
+    ],
+)
+def test_settings_built_in_code_meet_the_rules_of_the_environment(
+    field: str, value: object, reason: str
+) -> None:
+    with pytest.raises(pydantic.ValidationError, match=reason):
+        Settings(**{field: value})
+
+
+def test_settings_built_in_code_raise_the_retry_maximum_with_the_first_retry() -> None:
+    assert Settings(retry_backoff=1200).retry_backoff_max == 1200.0
+    with pytest.raises(pydantic.ValidationError, match="below SR_OPERATOR_RETRY_BACKOFF=60"):
+        Settings(retry_backoff=60, retry_backoff_max=10)
+
+
+def test_the_variables_are_the_prefixed_setting_names_in_field_order() -> None:
+    assert list(settings.variables()) == [
+        f"SR_OPERATOR_{name.upper()}" for name in Settings.model_fields if name != "related_images"
+    ]
+
+
+# Settings for which any text is valid (used as given, or any non-empty text).
+_FREE_TEXT = {"helm_binary", "chart_path", "lease_name", "liveness_endpoint", "peering_name"}
+
+
+@pytest.mark.parametrize(
+    ("variable", "field"),
+    [(v, f) for v, f in settings.variables().items() if f not in _FREE_TEXT],
+)
+def test_every_checked_setting_refuses_garbage_asking_for_its_described_form(
+    variable: str, field: str
+) -> None:
+    with pytest.raises(SettingsError) as err:
+        from_env({variable: "not a value"})
+    message = str(err.value)
+    assert message.startswith(f"{variable}='not a value' is invalid (")
+    assert message.endswith(f"; set it to {Settings.model_fields[field].description}")

@@ -73,22 +73,25 @@ Each helper returns YAML; callers read it back with semantic-router.parse (never
 {{- toYaml (dict "items" $items) -}}
 {{- end }}
 
-{{/* semantic-router.credentials: password_secret_ref locations in the cache config and the env var each becomes ({items: [{path, env, name, key}]}). */}}
+{{/* semantic-router.credentials: password_secret_ref (and Qdrant's api_key_secret_ref) locations in the cache config and the env var each becomes ({items: [{path, env, field, name, key, optional}]}). */}}
 {{- define "semantic-router.credentials" -}}
 {{- $items := list -}}
 {{- $rc := dig "global" "stores" "response_cache" (dict) (default (dict) .Values.config) -}}
 {{- $spots := list
-  (dict "path" "config.global.stores.response_cache.redis.connection" "env" "SR_CACHE_REDIS_PASSWORD" "at" (dig "redis" "connection" (dict) $rc))
-  (dict "path" "config.global.stores.response_cache.milvus.connection.auth" "env" "SR_CACHE_MILVUS_PASSWORD" "at" (dig "milvus" "connection" "auth" (dict) $rc)) -}}
+  (dict "path" "config.global.stores.response_cache.redis.connection" "env" "SR_CACHE_REDIS_PASSWORD" "field" "password" "at" (dig "redis" "connection" (dict) $rc))
+  (dict "path" "config.global.stores.response_cache.valkey.connection" "env" "SR_CACHE_VALKEY_PASSWORD" "field" "password" "at" (dig "valkey" "connection" (dict) $rc))
+  (dict "path" "config.global.stores.response_cache.milvus.connection.auth" "env" "SR_CACHE_MILVUS_PASSWORD" "field" "password" "at" (dig "milvus" "connection" "auth" (dict) $rc))
+  (dict "path" "config.global.stores.response_cache.qdrant" "env" "SR_CACHE_QDRANT_API_KEY" "field" "api_key" "at" (dig "qdrant" (dict) $rc)) -}}
 {{- range $spots -}}
-{{- $ref := get .at "password_secret_ref" -}}
+{{- $refKey := printf "%s_secret_ref" .field -}}
+{{- $ref := get .at $refKey -}}
 {{- if $ref -}}
 {{- if or (not (kindIs "map" $ref)) (not $ref.name) (not $ref.key) -}}
-{{- fail (printf "%s.password_secret_ref needs both name and key: the Secret and the key holding the password" .path) -}}
+{{- fail (printf "%s.%s needs both name and key: the Secret and the key holding the %s" .path $refKey .field) -}}
 {{- end -}}
-{{- $items = append $items (dict "path" .path "env" .env "name" $ref.name "key" $ref.key) -}}
-{{- else if and (get .at "password") (not (regexMatch "^\\$\\{[A-Za-z_][A-Za-z0-9_]*\\}$" (toString (get .at "password")))) -}}
-{{- fail (printf "%s.password holds a literal secret, which would land in a ConfigMap: use password_secret_ref {name, key} pointing at a Secret instead" .path) -}}
+{{- $items = append $items (dict "path" .path "env" .env "field" .field "name" $ref.name "key" $ref.key "optional" (eq (toString $ref.optional) "true")) -}}
+{{- else if and (get .at .field) (not (regexMatch "^\\$\\{[A-Za-z_][A-Za-z0-9_]*\\}$" (toString (get .at .field)))) -}}
+{{- fail (printf "%s.%s holds a literal secret, which would land in a ConfigMap: use %s {name, key} pointing at a Secret instead" .path .field $refKey) -}}
 {{- end -}}
 {{- end -}}
 {{- toYaml (dict "items" $items) -}}
@@ -219,11 +222,15 @@ Each helper returns YAML; callers read it back with semantic-router.parse (never
 {{- $at := dict -}}
 {{- if eq .env "SR_CACHE_REDIS_PASSWORD" -}}
 {{- $at = dig "redis" "connection" (dict) $rc -}}
+{{- else if eq .env "SR_CACHE_VALKEY_PASSWORD" -}}
+{{- $at = dig "valkey" "connection" (dict) $rc -}}
+{{- else if eq .env "SR_CACHE_QDRANT_API_KEY" -}}
+{{- $at = dig "qdrant" (dict) $rc -}}
 {{- else -}}
 {{- $at = dig "milvus" "connection" "auth" (dict) $rc -}}
 {{- end -}}
-{{- $_ := unset $at "password_secret_ref" -}}
-{{- $_ := set $at "password" (printf "${%s}" .env) -}}
+{{- $_ := unset $at (printf "%s_secret_ref" .field) -}}
+{{- $_ := set $at .field (printf "${%s}" .env) -}}
 {{- end -}}
 {{- toYaml $cfg -}}
 {{- end }}

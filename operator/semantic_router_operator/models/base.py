@@ -35,6 +35,9 @@ CATEGORIES = ("all", "vllm")
 DEFAULT_IMAGE_REPOSITORY = "ghcr.io/vllm-project/semantic-router/extproc"
 DEFAULT_PVC_SIZE = "10Gi"
 
+MAX_CLAIMS = 16
+"""Upper bound of resource claims lists; keeps the CEL membership rule cheap."""
+
 MAX_ENDPOINTS = 64
 """Upper bound of spec.vllmEndpoints; keeps the CEL uniqueness rule cheap for the API server."""
 

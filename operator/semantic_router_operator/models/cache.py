@@ -1,4 +1,5 @@
-"""The semantic cache section of the router configuration: in-memory, Redis, Milvus, hybrid."""
+"""The semantic cache section of the router configuration: in-memory, Redis, Valkey, Milvus,
+Qdrant, hybrid."""
 
 from __future__ import annotations
 
@@ -20,13 +21,13 @@ from semantic_router_operator.models.base import (
 from semantic_router_operator.models.rules import (
     RULE_CACHE_ONE_BACKEND,
     RULE_HYBRID_MILVUS,
-    RULE_HYBRID_NO_MEMORY_LIMITS,
-    RULE_MILVUS_DEFAULT_DATABASE,
     RULE_MILVUS_HOST,
-    RULE_MILVUS_NO_AUTH,
     RULE_MILVUS_NO_TLS,
+    RULE_QDRANT_HOST,
     RULE_REDIS_HOST,
     RULE_REDIS_NO_TLS,
+    RULE_VALKEY_HOST,
+    RULE_VALKEY_NO_TLS,
     _rules,
 )
 
@@ -38,6 +39,11 @@ class SecretKeyRef(ConfigModel):
     name: DnsSubdomain = Field(description="Secret name.")
     key: str = Field(
         min_length=1, max_length=253, pattern=SECRET_KEY, description="Key in the Secret."
+    )
+    optional: bool | None = Field(
+        None,
+        description="true starts the router even when the Secret or key is missing (the "
+        "credential is then empty); by default the pod waits for the Secret.",
     )
 
 
@@ -130,6 +136,62 @@ class RedisCacheConfig(ConfigModel):
     development: RedisDevelopment | None = Field(None, description="Development settings.")
 
 
+class ValkeyConnection(RedisConnection):
+    """How the router reaches Valkey."""
+
+    model_config = ConfigDict(json_schema_extra=_rules(RULE_VALKEY_NO_TLS))
+
+    host: str | None = Field(
+        None,
+        max_length=253,
+        description="Valkey host, e.g. valkey.default.svc.cluster.local (required).",
+    )
+    password_secret_ref: SecretKeyRef | None = Field(
+        None,
+        description="Secret key holding the Valkey password (no plain password field exists).",
+    )
+
+    @model_validator(mode="after")
+    def _no_tls(self) -> ValkeyConnection:
+        if self.tls and self.tls.enabled:
+            raise ValueError(RULE_VALKEY_NO_TLS.message)
+        return self
+
+
+class ValkeyCacheConfig(ConfigModel):
+    """Valkey (with its search module) as the response cache store. Valkey is not deployed
+    for you."""
+
+    connection: ValkeyConnection | None = Field(None, description="Connection settings.")
+    index: RedisIndex | None = Field(None, description="Vector index settings.")
+    search: RedisSearch | None = Field(None, description="Search settings.")
+    development: RedisDevelopment | None = Field(None, description="Development settings.")
+
+
+class QdrantCacheConfig(ConfigModel):
+    """Qdrant as the response cache store. Qdrant is not deployed for you."""
+
+    host: str | None = Field(
+        None,
+        max_length=253,
+        description="Qdrant host, e.g. qdrant.default.svc.cluster.local (required).",
+    )
+    port: Port | None = Field(None, description="Qdrant gRPC port (6334 when unset).")
+    api_key: str | None = Field(
+        None,
+        description='Only "" or a ${ENV} reference: a literal key would land in a ConfigMap; '
+        "use api_key_secret_ref.",
+    )
+    api_key_secret_ref: SecretKeyRef | None = Field(
+        None,
+        description="Secret key holding the Qdrant API key; it reaches the router as an "
+        "environment variable bound with secretKeyRef.",
+    )
+    use_tls: bool | None = Field(None, description="Connect to Qdrant with TLS.")
+    collection_name: str | None = Field(None, description="Collection, e.g. semantic_cache.")
+    connect_timeout: int | None = Field(None, ge=0, description="Connect timeout in seconds.")
+
+
 class MilvusAuth(ConfigModel):
     """Milvus authentication."""
 
@@ -143,11 +205,7 @@ class MilvusAuth(ConfigModel):
 class MilvusConnection(ConfigModel):
     """How the router reaches Milvus."""
 
-    model_config = ConfigDict(
-        json_schema_extra=_rules(
-            RULE_MILVUS_NO_AUTH, RULE_MILVUS_DEFAULT_DATABASE, RULE_MILVUS_NO_TLS
-        )
-    )
+    model_config = ConfigDict(json_schema_extra=_rules(RULE_MILVUS_NO_TLS))
 
     host: str | None = Field(
         None,
@@ -158,14 +216,15 @@ class MilvusConnection(ConfigModel):
     database: str | None = Field(
         None,
         max_length=255,
-        description="Milvus database; the router (v0.4.0) always uses `default`, so only "
-        "that value is accepted.",
+        description="Milvus database. The router (v0.4.0) always uses `default`: another "
+        "value is accepted and left out of the router configuration.",
     )
     timeout: int | None = Field(None, ge=0, description="Operation timeout in seconds.")
     auth: MilvusAuth | None = Field(
         None,
-        description="Authentication; not supported by the router (v0.4.0): it connects "
-        "without credentials, so auth must stay disabled.",
+        description="Authentication. The router (v0.4.0) connects to Milvus without "
+        "credentials: auth is accepted and left out of the router configuration (no Secret is "
+        "read); restrict access to Milvus with a NetworkPolicy.",
     )
     tls: CacheTLSConfig | None = Field(
         None, description="TLS settings; not supported by the router (v0.4.0): keep it disabled."
@@ -173,10 +232,6 @@ class MilvusConnection(ConfigModel):
 
     @model_validator(mode="after")
     def _router_supports(self) -> MilvusConnection:
-        if self.auth and (self.auth.enabled or self.auth.password_secret_ref):
-            raise ValueError(RULE_MILVUS_NO_AUTH.message)
-        if self.database not in (None, "", "default"):
-            raise ValueError(RULE_MILVUS_DEFAULT_DATABASE.message)
         if self.tls and self.tls.enabled:
             raise ValueError(RULE_MILVUS_NO_TLS.message)
         return self
@@ -299,24 +354,28 @@ class SemanticCacheConfig(ConfigModel):
     model_config = ConfigDict(
         json_schema_extra=_rules(
             RULE_REDIS_HOST,
+            RULE_VALKEY_HOST,
+            RULE_QDRANT_HOST,
             RULE_MILVUS_HOST,
             RULE_HYBRID_MILVUS,
             RULE_CACHE_ONE_BACKEND,
-            RULE_HYBRID_NO_MEMORY_LIMITS,
         )
     )
 
     enabled: bool | None = Field(None, description="Turn the semantic cache on.")
-    backend_type: Literal["memory", "redis", "milvus", "hybrid"] = Field(
+    backend_type: Literal["memory", "redis", "valkey", "milvus", "qdrant", "hybrid"] = Field(
         "memory",
-        description="Where entries live: memory (in the pod), redis, milvus, or hybrid "
-        "(in-memory HNSW over Milvus).",
+        description="Where entries live: memory (in the pod), redis, valkey, milvus, qdrant, "
+        "or hybrid (in-memory HNSW over Milvus).",
     )
     similarity_threshold: Ratio | None = Field(
         None, description='Similarity needed for a cache hit, 0 to 1 (0.8 or "0.8").'
     )
     max_entries: int | None = Field(
-        None, ge=0, description="Maximum cached entries (memory, hybrid)."
+        None,
+        ge=0,
+        description="Maximum cached entries (memory); left out for hybrid, which caps its "
+        "in-memory index itself.",
     )
     ttl_seconds: int | None = Field(None, ge=0, description="Entry lifetime in seconds.")
     eviction_policy: Literal["fifo", "lru", "lfu"] | None = Field(
@@ -330,6 +389,12 @@ class SemanticCacheConfig(ConfigModel):
     )
     hnsw: HNSWConfig | None = Field(None, description="In-memory HNSW index settings.")
     redis: RedisCacheConfig | None = Field(None, description="Redis store (backend_type redis).")
+    valkey: ValkeyCacheConfig | None = Field(
+        None, description="Valkey store (backend_type valkey)."
+    )
+    qdrant: QdrantCacheConfig | None = Field(
+        None, description="Qdrant store (backend_type qdrant)."
+    )
     milvus: MilvusCacheConfig | None = Field(
         None, description="Milvus store (backend_type milvus or hybrid)."
     )
@@ -337,19 +402,27 @@ class SemanticCacheConfig(ConfigModel):
     @model_validator(mode="after")
     def _backend_has_host(self) -> SemanticCacheConfig:
         redis_host = self.redis and self.redis.connection and self.redis.connection.host
+        valkey_host = self.valkey and self.valkey.connection and self.valkey.connection.host
         milvus_host = self.milvus and self.milvus.connection and self.milvus.connection.host
         if self.backend_type == "redis" and not redis_host:
             raise ValueError(RULE_REDIS_HOST.message)
+        if self.backend_type == "valkey" and not valkey_host:
+            raise ValueError(RULE_VALKEY_HOST.message)
+        if self.backend_type == "qdrant" and not (self.qdrant and self.qdrant.host):
+            raise ValueError(RULE_QDRANT_HOST.message)
         if self.backend_type == "milvus" and not milvus_host:
             raise ValueError(RULE_MILVUS_HOST.message)
         if self.backend_type == "hybrid" and not milvus_host:
             raise ValueError(RULE_HYBRID_MILVUS.message)
-        stray_redis = self.redis is not None and self.backend_type != "redis"
-        stray_milvus = self.milvus is not None and self.backend_type not in ("milvus", "hybrid")
-        if stray_redis or stray_milvus:
+        stray = [
+            name
+            for name, block in (
+                ("redis", self.redis),
+                ("valkey", self.valkey),
+                ("qdrant", self.qdrant),
+            )
+            if block is not None and self.backend_type != name
+        ]
+        if stray or (self.milvus is not None and self.backend_type not in ("milvus", "hybrid")):
             raise ValueError(RULE_CACHE_ONE_BACKEND.message)
-        if self.backend_type == "hybrid" and (
-            self.max_entries is not None or self.eviction_policy is not None
-        ):
-            raise ValueError(RULE_HYBRID_NO_MEMORY_LIMITS.message)
         return self

@@ -16,6 +16,15 @@ from semantic_router_operator.models.base import (
 from semantic_router_operator.models.cache import (
     SemanticCacheConfig,
 )
+from semantic_router_operator.router_sections import (
+    ComplexityRule,
+    Decision,
+    Effort,
+    EmbeddingModelsConfig,
+    NumberOrText,
+    RoutingConfig,
+    Strategy,
+)
 
 
 class ClassifierModelConfig(ConfigModel):
@@ -38,8 +47,27 @@ class PromptGuardConfig(ClassifierModelConfig):
     """Jailbreak detection on incoming prompts."""
 
     enabled: bool | None = Field(None, description="Turn jailbreak detection on.")
-    use_modernbert: bool | None = Field(None, description="The model is a ModernBERT classifier.")
+    use_modernbert: bool | None = Field(
+        None, description="The model is a ModernBERT classifier (dropped: v0.3 uses variant)."
+    )
     jailbreak_mapping_path: str | None = Field(None, description="Path of the label mapping JSON.")
+    variant: Literal["candle", "mmbert32k"] | None = Field(
+        None,
+        description="Classifier family of model_id: candle (BERT/LoRA, e.g. "
+        "mom-jailbreak-classifier) or mmbert32k (the router's bundled mmBERT-32K guard).",
+    )
+    protocol: Literal["http_chat", "http_classify"] | None = Field(
+        None,
+        description="Remote guard protocol of the upstream operator. The router (v0.4.0) has "
+        "no such setting: a non-empty value is refused with the fix (name a guardrail model "
+        "under global.model_catalog.external and set backend).",
+    )
+    on_error: Literal["allow", "block"] | None = Field(
+        None, description="What a request gets when the guard fails: allow (fail open) or block."
+    )
+    positive_labels: list[str] | None = Field(
+        None, description="Classifier labels that count as a jailbreak, e.g. [jailbreak]."
+    )
 
 
 class CategoryModelConfig(ClassifierModelConfig):
@@ -105,7 +133,11 @@ class BatchMetricsConfig(ConfigModel):
     )
     high_resolution_timing: bool | None = Field(None, description="Use high resolution timers.")
     sample_rate: Ratio | None = Field(None, description="Fraction of batches measured, 0 to 1.")
-    duration_buckets: list[float] | None = Field(None, description="Histogram buckets (seconds).")
+    duration_buckets: list[NumberOrText] | None = Field(
+        None,
+        description='Histogram buckets in seconds, as numbers or numeric strings ("0.005"); '
+        "the router gets numbers.",
+    )
     size_buckets: list[int] | None = Field(None, description="Histogram buckets (batch sizes).")
 
 
@@ -177,10 +209,11 @@ class ObservabilityConfig(ConfigModel):
 
 
 class RouterConfig(ConfigModel):
-    """The router configuration, in the sections the user documentation shows.
+    """The router configuration, in the sections the user documentation shows and the newer
+    sections of the router's v0.3 contract (`router_sections`).
 
     Any other top-level key is kept as is and handed to the router, so a section of the
-    router's own configuration (e.g. ``routing``, ``providers``, ``global``) can be written
+    router's own configuration (e.g. ``providers``, ``global``) can be written
     here directly; the translation to the router's format refuses keys it does not know."""
 
     model_config = ConfigDict(
@@ -188,7 +221,34 @@ class RouterConfig(ConfigModel):
     )
 
     bert_model: BertModelConfig | None = Field(None, description="Embedding model for similarity.")
-    semantic_cache: SemanticCacheConfig | None = Field(None, description="Semantic cache.")
+    semantic_cache: SemanticCacheConfig | None = Field(
+        None, description="Semantic cache (the legacy name of response_cache)."
+    )
+    response_cache: SemanticCacheConfig | None = Field(
+        None,
+        description="Response cache of similar prompts (the router's current name of "
+        "semantic_cache); set one of the two.",
+    )
+    embedding_models: EmbeddingModelsConfig | None = Field(
+        None, description="Embedding models (model catalog) the similarity signals use."
+    )
+    complexity_rules: list[ComplexityRule] | None = Field(
+        None, description="Complexity signals, used in decisions as {type: complexity, name}."
+    )
+    decisions: list[Decision] | None = Field(
+        None,
+        description="Routing decisions; without any, the operator routes every request to "
+        "the vllmEndpoints models (one catch-all decision).",
+    )
+    strategy: Strategy | None = Field(
+        None, description="How the router chooses among matching decisions: priority or confidence."
+    )
+    routing: RoutingConfig | None = Field(
+        None, description="The router's canonical routing block (signals, decisions, modelCards)."
+    )
+    default_reasoning_effort: Effort | None = Field(
+        None, description="Reasoning effort when a decision sets none: low, medium or high."
+    )
     tools: ToolsConfig | None = Field(None, description="Automatic tool selection.")
     prompt_guard: PromptGuardConfig | None = Field(None, description="Jailbreak detection.")
     classifier: ClassifierConfig | None = Field(None, description="Category and PII classifiers.")

@@ -180,7 +180,12 @@ class IngressPath(ApiModel):
 class IngressHost(ApiModel):
     """One host of the Ingress."""
 
-    host: DnsSubdomain = Field(description="Host name, e.g. router.example.com.")
+    host: str = Field(
+        min_length=1,
+        max_length=253,
+        pattern=HOSTNAME,
+        description="Host name, e.g. router.example.com, or a wildcard such as *.example.com.",
+    )
     paths: list[IngressPath] | None = Field(
         None, description="Paths of this host; defaults to / (Prefix)."
     )
@@ -192,7 +197,9 @@ class IngressTLS(ApiModel):
     secret_name: DnsSubdomain | None = Field(
         None, description="Secret holding the certificate (kubernetes.io/tls)."
     )
-    hosts: list[str] | None = Field(None, description="Hosts the certificate covers.")
+    hosts: list[Annotated[str, Field(max_length=253, pattern=HOSTNAME)]] | None = Field(
+        None, description="Hosts the certificate covers (wildcards such as *.example.com too)."
+    )
 
 
 class IngressSpec(ApiModel):

@@ -18,6 +18,7 @@ from semantic_router_operator.models.spec import (
 from semantic_router_operator.models.status import (
     SemanticRouterStatus,
 )
+from semantic_router_operator.router_sections import model_ref_problems
 
 # --- parsing with readable errors --------------------------------------------------------------
 
@@ -41,13 +42,16 @@ class SpecError(ValueError):
         super().__init__("; ".join(str(error) for error in errors))
 
 
+_UNION_BRANCHES = frozenset({"int", "str", "float", "bool"})
+
+
 def _path(root: str, loc: tuple[int | str, ...]) -> str:
     path = root
     for part in loc:
         if isinstance(part, int):
             path += f"[{part}]"
-        elif part.startswith(("function-", "int", "str", "literal", "[")):
-            continue  # union branches and validator names are not fields
+        elif part in _UNION_BRANCHES or part.startswith(("function-", "literal[", "[")):
+            continue  # union branches and validator names are not fields (`strategy` is)
         else:
             path += f".{part}"
     return path
@@ -119,6 +123,9 @@ def parse_spec(spec: Mapping[str, Any]) -> SemanticRouterSpec:
         raise SpecError(found + [e for e in exposed if e.path not in paths]) from None
     if exposed:
         raise SpecError(exposed)
+    unserved = [FieldError(path, message) for path, message in model_ref_problems(dict(spec))]
+    if unserved:
+        raise SpecError(unserved)
     return parsed
 
 

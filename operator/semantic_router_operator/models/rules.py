@@ -10,6 +10,7 @@ from typing import Any
 from semantic_router_operator.models.base import (
     DEFAULT_PVC_SIZE,
 )
+from semantic_router_operator.router_sections import NO_DECISION_ACTION, NO_DECISION_ACTION_CEL
 
 # --- router container flags ---------------------------------------------------------------------
 
@@ -116,36 +117,39 @@ RULE_HYBRID_MILVUS = Rule(
     message="semantic_cache.backend_type hybrid keeps its entries in Milvus: "
     "set semantic_cache.milvus.connection.host to the Milvus Service address",
 )
+RULE_VALKEY_HOST = Rule(
+    cel="!has(self.backend_type) || self.backend_type != 'valkey' || ("
+    + _needs("self", "valkey", "connection", "host")
+    + " && size(self.valkey.connection.host) > 0)",
+    message="semantic_cache.backend_type valkey needs semantic_cache.valkey.connection.host: "
+    "set it to the Valkey Service address, e.g. valkey.default.svc.cluster.local",
+)
+RULE_QDRANT_HOST = Rule(
+    cel="!has(self.backend_type) || self.backend_type != 'qdrant' || ("
+    + _needs("self", "qdrant", "host")
+    + " && size(self.qdrant.host) > 0)",
+    message="semantic_cache.backend_type qdrant needs semantic_cache.qdrant.host: "
+    "set it to the Qdrant Service address, e.g. qdrant.default.svc.cluster.local",
+)
 RULE_CACHE_ONE_BACKEND = Rule(
     cel="(!has(self.redis) || (has(self.backend_type) && self.backend_type == 'redis'))"
+    " && (!has(self.valkey) || (has(self.backend_type) && self.backend_type == 'valkey'))"
+    " && (!has(self.qdrant) || (has(self.backend_type) && self.backend_type == 'qdrant'))"
     " && (!has(self.milvus) || (has(self.backend_type)"
     " && (self.backend_type == 'milvus' || self.backend_type == 'hybrid')))",
     message="semantic_cache holds a store block its backend_type does not use, which the router "
-    "refuses at start-up: keep only redis (backend_type redis) or milvus (backend_type milvus "
-    "or hybrid)",
-)
-RULE_HYBRID_NO_MEMORY_LIMITS = Rule(
-    cel="!has(self.backend_type) || self.backend_type != 'hybrid'"
-    " || (!has(self.max_entries) && !has(self.eviction_policy))",
-    message="semantic_cache.backend_type hybrid ignores max_entries and eviction_policy (the "
-    "router caps its in-memory index itself): remove them",
-)
-RULE_MILVUS_NO_AUTH = Rule(
-    cel="!has(self.auth) || ((!has(self.auth.enabled) || !self.auth.enabled)"
-    " && !has(self.auth.password_secret_ref))",
-    message="semantic_cache.milvus.connection.auth is not supported: the router (v0.4.0) "
-    "connects to Milvus without credentials; remove auth and restrict access to Milvus "
-    "with a NetworkPolicy",
-)
-RULE_MILVUS_DEFAULT_DATABASE = Rule(
-    cel="!has(self.database) || self.database == '' || self.database == 'default'",
-    message="semantic_cache.milvus.connection.database is not supported: the router (v0.4.0) "
-    "always uses the Milvus database named default; remove database",
+    "refuses at start-up: keep only redis (backend_type redis), valkey (valkey), qdrant "
+    "(qdrant) or milvus (backend_type milvus or hybrid)",
 )
 RULE_MILVUS_NO_TLS = Rule(
     cel="!has(self.tls) || !has(self.tls.enabled) || !self.tls.enabled",
     message="semantic_cache.milvus.connection.tls is not supported: the router (v0.4.0) "
     "connects to Milvus in plain text; remove tls or set tls.enabled to false",
+)
+RULE_VALKEY_NO_TLS = Rule(
+    cel="!has(self.tls) || !has(self.tls.enabled) || !self.tls.enabled",
+    message="semantic_cache.valkey.connection.tls is not supported: the router (v0.4.0) "
+    "connects to Valkey in plain text; remove tls or set tls.enabled to false",
 )
 RULE_REDIS_NO_TLS = Rule(
     cel="!has(self.tls) || !has(self.tls.enabled) || !self.tls.enabled",
@@ -187,12 +191,28 @@ RULE_POD_LABELS = Rule(
     message="podLabels cannot set app.kubernetes.io/name or app.kubernetes.io/instance: the "
     "Deployment and Services select the router's pods by them; use other label keys",
 )
+RULE_CLAIMS_DECLARED = Rule(
+    cel="(!has(self.resources) || !has(self.resources.claims) || self.resources.claims.all(c, "
+    "has(self.resourceClaims) && self.resourceClaims.exists(p, p.name == c.name)))"
+    " && (!has(self.envoy) || !has(self.envoy.resources) || !has(self.envoy.resources.claims)"
+    " || self.envoy.resources.claims.all(c, "
+    "has(self.resourceClaims) && self.resourceClaims.exists(p, p.name == c.name)))",
+    message="resources.claims names a claim that spec.resourceClaims does not declare: add "
+    "{name, resourceClaimName or resourceClaimTemplateName} to spec.resourceClaims",
+)
+RULE_ONE_CLAIM_SOURCE = Rule(
+    cel="has(self.resourceClaimName) != has(self.resourceClaimTemplateName)",
+    message="a resourceClaims entry takes exactly one of resourceClaimName and "
+    "resourceClaimTemplateName",
+)
 
 RULE_MANAGEMENT_TOKENS = Rule(
     cel="!self.expose || (has(self.tokens) && size(self.tokens) > 0)",
     message="managementApi.expose needs at least one managementApi.tokens entry: the router "
     "refuses remote exposure without bearer authentication",
 )
+
+RULE_NO_DECISION_ACTION = Rule(cel=NO_DECISION_ACTION_CEL, message=NO_DECISION_ACTION)
 
 RULES: tuple[Rule, ...] = (
     RULE_KSERVE,
@@ -202,19 +222,22 @@ RULES: tuple[Rule, ...] = (
     RULE_REDIS_HOST,
     RULE_MILVUS_HOST,
     RULE_HYBRID_MILVUS,
+    RULE_VALKEY_HOST,
+    RULE_QDRANT_HOST,
     RULE_CACHE_ONE_BACKEND,
-    RULE_HYBRID_NO_MEMORY_LIMITS,
-    RULE_MILVUS_NO_AUTH,
-    RULE_MILVUS_DEFAULT_DATABASE,
     RULE_MILVUS_NO_TLS,
     RULE_REDIS_NO_TLS,
+    RULE_VALKEY_NO_TLS,
     RULE_EXISTING_CLAIM,
     RULE_PDB_EXCLUSIVE,
     RULE_UNIQUE_ENDPOINTS,
     RULE_PASSTHROUGH_INSECURE,
     RULE_INGRESS_HOSTS,
     RULE_POD_LABELS,
+    RULE_CLAIMS_DECLARED,
+    RULE_ONE_CLAIM_SOURCE,
     RULE_MANAGEMENT_TOKENS,
+    RULE_NO_DECISION_ACTION,
 )
 
 

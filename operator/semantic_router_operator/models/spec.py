@@ -13,6 +13,7 @@ from pydantic import (
 )
 
 from semantic_router_operator.models.base import (
+    MAX_CLAIMS,
     MAX_ENDPOINTS,
     AnnotationMap,
     ApiModel,
@@ -38,6 +39,7 @@ from semantic_router_operator.models.networking import (
 )
 from semantic_router_operator.models.rules import (
     ROUTER_FLAGS,
+    RULE_CLAIMS_DECLARED,
     RULE_KSERVE,
     RULE_LLAMASTACK,
     RULE_POD_LABELS,
@@ -55,6 +57,7 @@ from semantic_router_operator.models.workload import (
     LocalObjectReference,
     PersistenceSpec,
     PodDisruptionBudgetSpec,
+    PodResourceClaim,
     ProbeSpec,
     ResourceRequirements,
     ServiceAccountSpec,
@@ -162,6 +165,8 @@ class VllmEndpoint(ApiModel):
 class SemanticRouterSpec(ApiModel):
     """Desired state of a semantic router deployment."""
 
+    model_config = ConfigDict(json_schema_extra=_rules(RULE_CLAIMS_DECLARED))
+
     image: ImageSpec = _sub(ImageSpec, "Container image of the router.")
     replicas: int = Field(
         1, ge=0, description="Router pods (ignored while autoscaling is enabled)."
@@ -175,13 +180,22 @@ class SemanticRouterSpec(ApiModel):
     )
     service: ServiceSpec = _sub(ServiceSpec, "Service ports and type.")
     resources: ResourceRequirements | None = Field(None, description="Router container resources.")
+    resource_claims: list[PodResourceClaim] | None = Field(
+        None,
+        max_length=MAX_CLAIMS,
+        description="Dynamic resource claims of the pod (Kubernetes 1.31 and later), which "
+        "resources.claims of the router or Envoy container name.",
+        json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"]},
+    )
     persistence: PersistenceSpec = _sub(PersistenceSpec, "PVC for the router's ML models.")
     config: RouterConfig | None = Field(
         None,
         description="Router configuration (snake_case keys as the router spells them). The "
-        "sections bert_model, semantic_cache, tools, prompt_guard, classifier, reasoning_families, "
-        "api and observability are checked; any other top-level key (e.g. routing, providers) is "
-        "passed to the router unchanged.",
+        "sections bert_model, semantic_cache, response_cache, embedding_models, tools, "
+        "prompt_guard, classifier, reasoning_families, complexity_rules, decisions, strategy, "
+        "routing, default_reasoning_effort, api and observability are checked; any other "
+        "top-level key of the router's v0.3 config (e.g. providers, global) is passed to the "
+        "router unchanged.",
     )
     tools_db: list[FreeForm] | None = Field(
         None,
@@ -261,6 +275,14 @@ class SemanticRouterSpec(ApiModel):
         ServiceMonitorSpec,
         "Prometheus Operator ServiceMonitor.",
     )
+
+    @model_validator(mode="after")
+    def _claims_declared(self) -> SemanticRouterSpec:
+        declared = {claim.name for claim in self.resource_claims or []}
+        for resources in (self.resources, self.envoy.resources if self.envoy else None):
+            if any(c.name not in declared for c in (resources.claims if resources else None) or []):
+                raise ValueError(RULE_CLAIMS_DECLARED.message)
+        return self
 
     @field_validator("args")
     @classmethod

@@ -14,10 +14,12 @@ from pydantic import (
 from semantic_router_operator.models.base import (
     DEFAULT_IMAGE_REPOSITORY,
     DEFAULT_PVC_SIZE,
+    MAX_CLAIMS,
     PROMETHEUS_DURATION,
     STORAGE_SIZE,
     AnnotationMap,
     ApiModel,
+    DnsLabel,
     DnsSubdomain,
     FreeForm,
     IntOrPercent,
@@ -29,6 +31,7 @@ from semantic_router_operator.models.base import (
 from semantic_router_operator.models.rules import (
     RULE_AUTOSCALING_RANGE,
     RULE_EXISTING_CLAIM,
+    RULE_ONE_CLAIM_SOURCE,
     RULE_PDB_EXCLUSIVE,
     _rules,
 )
@@ -46,9 +49,11 @@ class ImageSpec(ApiModel):
     )
     tag: str | None = Field(
         None,
-        min_length=1,
-        description="Image tag. Unset means the router version this operator release ships with "
-        "(the chart's appVersion), so upgrades are deliberate; avoid `latest` in production.",
+        pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$",
+        description="Image tag (letters, digits, _ . -; at most 128, not starting with . or -"
+        ", as an image reference takes it). Unset means the router version this operator "
+        "release ships with (the chart's appVersion), so upgrades are deliberate; avoid `latest` "
+        "in production.",
     )
     pull_policy: Literal["Always", "IfNotPresent", "Never"] = Field(
         "IfNotPresent", description="Kubernetes image pull policy."
@@ -85,6 +90,11 @@ class GrpcPortSpec(ApiModel):
 
     port: Port = Field(50051, description="Service port for gRPC (Envoy ext_proc) traffic.")
     target_port: Port = Field(50051, description="Container port of the router's gRPC server.")
+    protocol: Literal["TCP"] | None = Field(
+        None,
+        description="Service port protocol; only TCP (the router serves TCP only), "
+        "accepted as the upstream operator spells it.",
+    )
 
 
 class ApiPortSpec(ApiModel):
@@ -102,6 +112,11 @@ class ApiPortSpec(ApiModel):
         description="Container port of the router's management API server (the router "
         "config's management_api.port).",
     )
+    protocol: Literal["TCP"] | None = Field(
+        None,
+        description="Service port protocol; only TCP (the router serves TCP only), "
+        "accepted as the upstream operator spells it.",
+    )
 
 
 class MetricsPortSpec(ApiModel):
@@ -110,6 +125,11 @@ class MetricsPortSpec(ApiModel):
     enabled: bool = Field(True, description="Expose the metrics port on the Service.")
     port: Port = Field(9190, description="Service port for Prometheus metrics.")
     target_port: Port = Field(9190, description="Container port of the metrics endpoint.")
+    protocol: Literal["TCP"] | None = Field(
+        None,
+        description="Service port protocol; only TCP (the router serves TCP only), "
+        "accepted as the upstream operator spells it.",
+    )
 
 
 class ServiceSpec(ApiModel):
@@ -126,6 +146,36 @@ class ServiceSpec(ApiModel):
 # --- resources, persistence, scaling, probes -------------------------------------------------
 
 
+class ResourceClaim(ApiModel):
+    """A dynamic resource allocation claim the container uses (core/v1 ResourceClaim)."""
+
+    name: DnsLabel = Field(description="Name of an entry of the pod's resourceClaims.")
+    request: str | None = Field(
+        None, min_length=1, description="One request of that claim; unset uses all of them."
+    )
+
+
+class PodResourceClaim(ApiModel):
+    """A dynamic resource claim of the pod (core/v1 PodResourceClaim)."""
+
+    model_config = ConfigDict(json_schema_extra=_rules(RULE_ONE_CLAIM_SOURCE))
+
+    name: DnsLabel = Field(description="Name the containers' resources.claims use.")
+    resource_claim_name: DnsSubdomain | None = Field(
+        None, description="An existing ResourceClaim to share."
+    )
+    resource_claim_template_name: DnsSubdomain | None = Field(
+        None,
+        description="A ResourceClaimTemplate: each pod gets its own claim made from it.",
+    )
+
+    @model_validator(mode="after")
+    def _one_source(self) -> PodResourceClaim:
+        if (self.resource_claim_name is None) == (self.resource_claim_template_name is None):
+            raise ValueError(RULE_ONE_CLAIM_SOURCE.message)
+        return self
+
+
 class ResourceRequirements(ApiModel):
     """Compute resources of the router container (core/v1 ResourceRequirements)."""
 
@@ -134,6 +184,13 @@ class ResourceRequirements(ApiModel):
     )
     requests: dict[str, Quantity] | None = Field(
         None, description='Guaranteed resources, e.g. {cpu: "1", memory: 3Gi}.'
+    )
+    claims: list[ResourceClaim] | None = Field(
+        None,
+        max_length=MAX_CLAIMS,
+        description="Dynamic resource claims (e.g. a GPU through DRA) the container uses, "
+        "by the name of an entry of spec.resourceClaims; Kubernetes 1.31 and later.",
+        json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"]},
     )
 
 

@@ -21,6 +21,13 @@ GOOD: Final = frozenset({"deployed", "superseded"})
 SUPPORTED_MAJORS: Final = frozenset({3, 4})
 MAX_STDERR: Final = 2000
 
+# How helm is run unless the operator's settings (SR_OPERATOR_*) say otherwise; the settings
+# take their defaults from here, so each has one value.
+HELM_BINARY: Final = "helm"
+HELM_TIMEOUT_SECONDS: Final = 300
+HISTORY_MAX: Final = 10
+MAX_CONCURRENT: Final = 4
+
 _DIGEST = re.compile(r"^[A-Za-z0-9][A-Za-z0-9:._+-]{0,127}$")
 _VERSION = re.compile(r"v?(\d+)\.(\d+)\.(\d+)")
 
@@ -30,11 +37,13 @@ class ReleaseSettings(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    helm: str = Field("helm", description="helm binary (path or name on PATH)")
+    helm: str = Field(HELM_BINARY, description="helm binary (path or name on PATH)")
     chart: Path = Field(description="chart directory (or .tgz) installed for every release")
-    timeout_seconds: int = Field(300, ge=1, description="helm --timeout per Kubernetes operation")
-    history_max: int = Field(5, ge=1, le=100, description="revisions kept per release")
-    max_concurrent: int = Field(4, ge=1, description="helm processes running at once")
+    timeout_seconds: int = Field(
+        HELM_TIMEOUT_SECONDS, ge=1, description="helm --timeout per Kubernetes operation"
+    )
+    history_max: int = Field(HISTORY_MAX, ge=1, description="revisions kept per release")
+    max_concurrent: int = Field(MAX_CONCURRENT, ge=1, description="helm processes running at once")
     wait: bool = Field(False, description="let helm wait for readiness (blocks a handler)")
     kubeconfig: Path | None = Field(None, description="kubeconfig; unset in cluster")
     kube_context: str | None = Field(None, description="kubeconfig context")
