@@ -255,13 +255,34 @@ class ModelRef(SectionModel):
     weight: float | None = Field(None, ge=0, description="Share among the decision's models.")
 
 
+PluginType = Literal[
+    "context_compression",
+    "fast_response",
+    "hallucination",
+    "header_mutation",
+    "memory",
+    "prompt_cache",
+    "rag",
+    "request_params",
+    "response_cache",
+    "response_jailbreak",
+    "router_replay",
+    "shadow_dispatch",
+    "system_prompt",
+    "tool_selection",
+    "tools",
+]
+"""The decision plugin types the router takes (its CLI's schema, ``vllm-sr`` 0.4.0)."""
+
+
 class Plugin(SectionModel):
     """A plugin a decision runs."""
 
-    type: str = Field(
-        min_length=1,
-        description="Plugin type, e.g. system_prompt, fast_response, response_cache, "
-        "header_mutation, tools.",
+    type: PluginType = Field(
+        description="Plugin type: context_compression, fast_response, hallucination, "
+        "header_mutation, memory, prompt_cache, rag, request_params, response_cache, "
+        "response_jailbreak, router_replay, shadow_dispatch, system_prompt, tool_selection "
+        "or tools.",
     )
     configuration: FreeObject = Field(
         description="The plugin's settings, as the router's plugin of that type takes them."

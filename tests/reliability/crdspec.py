@@ -206,7 +206,7 @@ def set_field(spec: dict[str, Any], field: Field, value: Any) -> dict[str, Any]:
         if following is None:
             node[part] = value
             break
-        elif part not in node or node[part] is None:
+        if not isinstance(part, int) and (part not in node or node[part] is None):
             node[part] = [] if isinstance(following, int) else (minimal(schema) or {})
         node = node[part]
     return out
