@@ -157,10 +157,7 @@ async def repair_latency(size: int, deleted: int, interval: float, jitter: float
         created = env.cluster.created
         start = time.monotonic()
         await asyncio.gather(
-            *(
-                env.client.delete("apps/v1/deployments", ns, name)
-                for ns, name in members
-            )
+            *(env.client.delete("apps/v1/deployments", ns, name) for ns, name in members)
         )
         await wait_until(
             lambda: all(created.get(key, 0.0) > start for key in members),

@@ -29,11 +29,8 @@ def deployment(objs: tuple[dict[str, Any], ...] | list[dict[str, Any]]) -> dict[
 
 
 def router(objs: tuple[dict[str, Any], ...] | list[dict[str, Any]]) -> dict[str, Any]:
-    (found,) = [
-        c
-        for c in deployment(objs)["spec"]["template"]["spec"]["containers"]
-        if c["name"] == "router"
-    ]
+    containers: list[dict[str, Any]] = deployment(objs)["spec"]["template"]["spec"]["containers"]
+    (found,) = [c for c in containers if c["name"] == "router"]
     return found
 
 

@@ -249,7 +249,7 @@ def test_a_users_tracing_setting_is_kept() -> None:
 
 
 def test_a_milvus_backed_cache_creates_its_collection_unless_told_otherwise() -> None:
-    base = {
+    base: dict[str, Any] = {
         "backend_type": "milvus",
         "max_entries": None,
         "eviction_policy": None,

@@ -21,7 +21,7 @@ from semantic_router_operator.discovery import BackendRef, BackendResult
 from semantic_router_operator.platform import Platform
 from semantic_router_operator.release import read_chart_version
 
-from tests.reliability.faults import EXEMPT_HEADER
+from tests.reliability.faults import EXEMPT_HEADER, FaultyCluster
 from tests.reliability.store import ReleaseStore, StoreReleases
 from tests.support.cluster import Client
 from tests.support.harness import OperatorEnv, OperatorThread, StandInReleases
@@ -108,6 +108,7 @@ class Env(OperatorEnv):
     timeout: ClassVar[float] = WAIT
     operator_class: ClassVar[type[OperatorThread]] = OperatorProcess
 
+    cluster: FaultyCluster
     store: ReleaseStore
     release_settings: dict[str, Any] = field(default_factory=dict)
 

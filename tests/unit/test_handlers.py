@@ -53,6 +53,7 @@ class Store:
         *,
         digest: str,
         owner: str = "",
+        repair: bool = False,
     ) -> ReleaseInfo:
         revision = len(self.applied) + 1
         self.applied.append((name, revision, digest))
