@@ -71,8 +71,8 @@ class OperatorProcess(OperatorThread):
         tune(kopf_settings)
 
 
-def spec(replicas: int) -> dict[str, Any]:
-    """A router with one Service backend, `replicas` replicas and no PVC."""
+def spec(replicas: int, backend: str = "vllm-qwen") -> dict[str, Any]:
+    """A router with one Service backend (`backend`), `replicas` replicas and no PVC."""
     return {
         "replicas": replicas,
         "persistence": {"enabled": False},
@@ -80,7 +80,7 @@ def spec(replicas: int) -> dict[str, Any]:
             {
                 "name": "qwen",
                 "model": "qwen2.5-7b",
-                "backend": {"type": "service", "service": {"name": "vllm-qwen", "port": 8000}},
+                "backend": {"type": "service", "service": {"name": backend, "port": 8000}},
             }
         ],
     }
