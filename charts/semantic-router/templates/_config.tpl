@@ -73,14 +73,13 @@ Each helper returns YAML; callers read it back with semantic-router.parse (never
 {{- toYaml (dict "items" $items) -}}
 {{- end }}
 
-{{/* semantic-router.credentials: password_secret_ref (and Qdrant's api_key_secret_ref) locations in the cache config and the env var each becomes ({items: [{path, env, field, name, key, optional}]}). */}}
+{{/* semantic-router.credentials: password_secret_ref (and Qdrant's api_key_secret_ref) locations in the cache config and the env var each becomes ({items: [{path, env, field, name, key, optional}]}). Milvus has none: the router connects to it without credentials, and the chart refuses its auth block. */}}
 {{- define "semantic-router.credentials" -}}
 {{- $items := list -}}
 {{- $rc := dig "global" "stores" "response_cache" (dict) (default (dict) .Values.config) -}}
 {{- $spots := list
   (dict "path" "config.global.stores.response_cache.redis.connection" "env" "SR_CACHE_REDIS_PASSWORD" "field" "password" "at" (dig "redis" "connection" (dict) $rc))
   (dict "path" "config.global.stores.response_cache.valkey.connection" "env" "SR_CACHE_VALKEY_PASSWORD" "field" "password" "at" (dig "valkey" "connection" (dict) $rc))
-  (dict "path" "config.global.stores.response_cache.milvus.connection.auth" "env" "SR_CACHE_MILVUS_PASSWORD" "field" "password" "at" (dig "milvus" "connection" "auth" (dict) $rc))
   (dict "path" "config.global.stores.response_cache.qdrant" "env" "SR_CACHE_QDRANT_API_KEY" "field" "api_key" "at" (dig "qdrant" (dict) $rc)) -}}
 {{- range $spots -}}
 {{- $refKey := printf "%s_secret_ref" .field -}}
@@ -227,10 +226,8 @@ Each helper returns YAML; callers read it back with semantic-router.parse (never
 {{- $at = dig "redis" "connection" (dict) $rc -}}
 {{- else if eq .env "SR_CACHE_VALKEY_PASSWORD" -}}
 {{- $at = dig "valkey" "connection" (dict) $rc -}}
-{{- else if eq .env "SR_CACHE_QDRANT_API_KEY" -}}
-{{- $at = dig "qdrant" (dict) $rc -}}
 {{- else -}}
-{{- $at = dig "milvus" "connection" "auth" (dict) $rc -}}
+{{- $at = dig "qdrant" (dict) $rc -}}
 {{- end -}}
 {{- $_ := unset $at (printf "%s_secret_ref" .field) -}}
 {{- $_ := set $at .field (printf "${%s}" .env) -}}
