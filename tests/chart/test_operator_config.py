@@ -79,8 +79,12 @@ def expected_global(raw_spec: dict[str, Any]) -> dict[str, Any]:
     connection = cache.get("redis", {}).get("connection", {})
     if connection.pop("password_secret_ref", None) is not None:
         connection["password"] = "${SR_CACHE_REDIS_PASSWORD}"
-    semantic = expected.setdefault("model_catalog", {}).setdefault("embeddings", {})
-    semantic.setdefault("semantic", {}).setdefault("mmbert_model_path", "")
+    integrations = expected.setdefault("integrations", {})
+    # ext_proc messages as large as Envoy's 50 MiB body buffer (values.yaml), plus 1 MiB
+    integrations.setdefault("looper", {}).setdefault("grpc_max_msg_size_mb", 51)
+    if not integrations.get("tools", {}).get("enabled"):  # tools need the mmBERT model
+        semantic = expected.setdefault("model_catalog", {}).setdefault("embeddings", {})
+        semantic.setdefault("semantic", {}).setdefault("mmbert_model_path", "")
     services = expected.setdefault("services", {})
     services.setdefault("observability", {}).setdefault("tracing", {}).setdefault("enabled", False)
     services.setdefault("response_api", {}).setdefault("enabled", False)
@@ -102,7 +106,7 @@ def test_a_redis_cache_keeps_no_memory_cache_limits_and_no_default_guard_or_tool
     assert cache["backend_type"] == "redis"
     assert "max_entries" not in cache and "eviction_policy" not in cache
     assert "modules" not in rendered["model_catalog"]
-    assert "integrations" not in rendered
+    assert "tools" not in rendered["integrations"]
 
 
 def test_a_cr_without_prompt_guard_or_tools_renders_neither() -> None:
