@@ -183,7 +183,8 @@ class Operator:
 
     async def _conclude(self, run: Run, stop: Stop) -> Outcome:
         """The one ending of every reconcile: the workload read afresh (unless the spec is
-        invalid or the API in trouble), the status computed, kopf told what to retry."""
+        invalid or the API in trouble: then as last reported), the status computed, kopf
+        told what to retry."""
         problem, error = stop.problem, kopf_error(stop)
         if isinstance(stop.retry, float) and problem is not None:
             message = f"{problem.message}; {self.next_try(stop.retry)}"
@@ -198,6 +199,8 @@ class Operator:
             obs = replace(obs, workload=workload, route=route)
             if obs.gateway is not None:
                 obs = replace(obs, gateway=await gateway.observe(self.reader, obs.gateway.ref))
+        else:
+            obs = replace(obs, workload=status.Workload.last_seen(run.previous))
         return Outcome(status.compute(obs, run.previous, self.clock()), error)
 
     # -- the steps

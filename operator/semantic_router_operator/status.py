@@ -132,6 +132,24 @@ class Workload:
             stalled=stalled,
         )
 
+    @classmethod
+    def last_seen(cls, previous: Mapping[str, Any] | None) -> Workload | None:
+        """The counts the status last reported, for a reconcile that did not read the
+        Deployment (invalid spec, API trouble): nothing is known to have changed, so a
+        router that was serving is not reported as down."""
+        previous = previous or {}
+        if "replicas" not in previous:
+            return None
+        replicas = int(previous.get("replicas") or 0)
+        return cls(
+            desired=replicas,
+            replicas=replicas,
+            ready=int(previous.get("readyReplicas") or 0),
+            updated=replicas,
+            rollout_complete=True,
+            stalled=False,
+        )
+
 
 @dataclass(frozen=True)
 class Observation:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pydantic
@@ -113,6 +114,25 @@ def test_release_without_a_deployment_yet_is_progressing() -> None:
     assert got["phase"] == "Progressing"
     assert conds(got)["Progressing"]["status"] == "True"
     assert got["replicas"] == 0
+
+
+def test_the_last_seen_workload_is_what_the_status_last_reported() -> None:
+    seen = Workload.last_seen({"phase": "Running", "replicas": 2, "readyReplicas": 1})
+    assert seen is not None
+    assert (seen.replicas, seen.ready, seen.stalled) == (2, 1, False)
+    assert Workload.last_seen({}) is None
+    assert Workload.last_seen(None) is None
+
+
+def test_api_trouble_on_a_router_last_seen_serving_is_degraded_not_failed() -> None:
+    obs = Observation(
+        generation=2,
+        release=ReleaseInfo("r", "ns", 1, "deployed", "0.1.0", digest="d"),
+        workload=Workload.last_seen({"replicas": 1, "readyReplicas": 1}),
+        problem=Problem(ProblemKind.API, "KubernetesApiError", "reading /api failed"),
+    )
+    assert status.phase(obs)[0] is Phase.DEGRADED
+    assert status.phase(replace(obs, workload=None))[0] is Phase.FAILED
 
 
 def test_stalled_rollout_is_degraded() -> None:
