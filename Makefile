@@ -252,8 +252,8 @@ openshift-undeploy: $(if $(wildcard $(PY)),,$(VENV)/.installed) ## Remove the OL
 
 .PHONY: lint
 lint: dev ## Run ruff and mypy.
-	ruff check operator tests bench
-	ruff format --check operator tests bench
+	ruff check operator tests bench scripts
+	ruff format --check operator tests bench scripts
 	mypy
 
 .PHONY: test

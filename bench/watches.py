@@ -117,7 +117,7 @@ async def _patch_all(env: Env, members: list[Key], ready: bool) -> float:
     start = time.monotonic()
     await asyncio.gather(
         *(
-            env.call("PATCH", f"/apis/apps/v1/namespaces/{ns}/deployments/{name}/status", body)
+            env.client.patch("apps/v1/deployments", ns, name, body, subresource="status")
             for ns, name in members
         )
     )
@@ -157,10 +157,7 @@ async def repair_latency(size: int, deleted: int, interval: float, jitter: float
         created = env.cluster.created
         start = time.monotonic()
         await asyncio.gather(
-            *(
-                env.call("DELETE", f"/apis/apps/v1/namespaces/{ns}/deployments/{name}")
-                for ns, name in members
-            )
+            *(env.client.delete("apps/v1/deployments", ns, name) for ns, name in members)
         )
         await wait_until(
             lambda: all(created.get(key, 0.0) > start for key in members),

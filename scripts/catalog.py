@@ -120,7 +120,7 @@ def opm_image(opm: str) -> str:
 
 
 def write(output: Path, items: Sequence[Mapping[str, Any]]) -> Path:
-    package = next(b["name"] for b in items if b["schema"] == "olm.package")
+    package = str(next(b["name"] for b in items if b["schema"] == "olm.package"))
     target = output / package / "catalog.yaml"
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(HEADER + yaml.safe_dump_all(list(items), sort_keys=False, width=100))

@@ -134,11 +134,6 @@ _RETIRED_MODULE_FIELDS: dict[tuple[str, ...], str] = {
     ("classifier", "pii_model", "use_modernbert"): "not a v0.3 PII classifier setting",
 }
 
-# The efforts a legacy `reasoning_effort` family passed through (low | medium | high). v0.3
-# requires effort families to list their levels, so a legacy family without them gets these.
-LEGACY_EFFORT_LEVELS = ("low", "medium", "high")
-_EFFORT_TYPES = frozenset({"reasoning_effort", "top_level_reasoning_effort"})
-
 _REASONING_FAMILY_KEYS = frozenset(
     {
         "type",

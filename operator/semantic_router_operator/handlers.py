@@ -58,7 +58,9 @@ def configure(settings: kopf.OperatorSettings, *, namespaced: bool = False) -> N
     settings.scanning.disabled = namespaced
 
 
-def write_status(patch: Any, previous: Mapping[str, Any] | None, fresh: Mapping[str, Any]) -> None:
+def write_status(
+    patch: Any, previous: Mapping[str, Any] | None, fresh: models.SemanticRouterStatus
+) -> None:
     """Put the status change into kopf's patch (applied to the status subresource)."""
     if status.changed(previous, fresh):
         for key, value in status.as_patch(previous, fresh).items():

@@ -18,6 +18,7 @@ from semantic_router_operator.models import GROUP, PLURAL, VERSION
 from semantic_router_operator.release import (
     OWNER_LABEL,
     Ownership,
+    ReleaseInfo,
     ReleaseManager,
     ownership,
     read_chart_name,
@@ -121,7 +122,7 @@ async def release_intact(
     reader: KubeReader,
     name: str,
     namespace: str,
-    known: status.ReleaseInfo,
+    known: ReleaseInfo,
     logger: Logger,
 ) -> bool:
     """True when helm's latest revision is the one we applied, still deployed."""

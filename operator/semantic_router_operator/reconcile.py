@@ -34,7 +34,7 @@ from semantic_router_operator import (
 from semantic_router_operator.discovery import BackendResult
 from semantic_router_operator.kube import KubeApiError, KubeClient
 from semantic_router_operator.metrics import Metrics
-from semantic_router_operator.models import SemanticRouterSpec
+from semantic_router_operator.models import SemanticRouterSpec, gateway_mode_of
 from semantic_router_operator.platform import Platform, PlatformDetector
 from semantic_router_operator.release import (
     Ownership,
@@ -108,12 +108,14 @@ class Operator:
         when = datetime.datetime.now(tz=datetime.UTC) + datetime.timedelta(seconds=delay)
         return f"next try in {delay:g}s, at {when.strftime('%Y-%m-%dT%H:%M:%SZ')}"
 
-    def known_release(self, uid: str, previous: Mapping[str, Any]) -> status.ReleaseInfo | None:
+    def known_release(
+        self, uid: str, previous: Mapping[str, Any], namespace: str
+    ) -> ReleaseInfo | None:
         """The release as last applied by this process, else as the status recorded it."""
         memory = self._memory.get(uid)
         if memory is not None and memory.release is not None:
             return memory.release
-        return status.ReleaseInfo.from_status(previous)
+        return status.release_from_status(previous, namespace)
 
     # -- one reconcile
 
@@ -146,8 +148,8 @@ class Operator:
         spec = body.get("spec") or {}
         obs = Observation(
             generation=int(meta.get("generation") or 0),
-            gateway_mode=status.gateway_mode(spec),
-            release=self.known_release(uid, previous),
+            gateway_mode=gateway_mode_of(spec),
+            release=self.known_release(uid, previous, str(meta["namespace"])),
             gateway=gateway.unobserved(spec, str(meta["namespace"]), str(meta["name"])),
         )
         return Run(
@@ -181,7 +183,8 @@ class Operator:
 
     async def _conclude(self, run: Run, stop: Stop) -> Outcome:
         """The one ending of every reconcile: the workload read afresh (unless the spec is
-        invalid or the API in trouble), the status computed, kopf told what to retry."""
+        invalid or the API in trouble: then as last reported), the status computed, kopf
+        told what to retry."""
         problem, error = stop.problem, kopf_error(stop)
         if isinstance(stop.retry, float) and problem is not None:
             message = f"{problem.message}; {self.next_try(stop.retry)}"
@@ -196,6 +199,8 @@ class Operator:
             obs = replace(obs, workload=workload, route=route)
             if obs.gateway is not None:
                 obs = replace(obs, gateway=await gateway.observe(self.reader, obs.gateway.ref))
+        else:
+            obs = replace(obs, workload=status.Workload.last_seen(run.previous))
         return Outcome(status.compute(obs, run.previous, self.clock()), error)
 
     # -- the steps
@@ -335,7 +340,7 @@ class Operator:
             except ReleaseError as exc:
                 helm_run["reason"] = exc.reason
                 raise
-        applied = _release_info(info, run.want)
+        applied = replace(info, digest=info.digest or run.want)
         run.memory.release, run.memory.failed_digest, run.memory.failure = applied, "", None
         run.obs = replace(run.obs, release=applied)
         verb = "Installed" if action == "install" else "Upgraded"
@@ -411,13 +416,3 @@ class Operator:
 
 def _endpoints(spec: SemanticRouterSpec) -> list[dict[str, Any]]:
     return [e.to_dict() for e in spec.vllm_endpoints or []]
-
-
-def _release_info(info: ReleaseInfo, digest: str) -> status.ReleaseInfo:
-    return status.ReleaseInfo(
-        name=info.name,
-        revision=info.revision,
-        chart_version=info.chart_version or "",
-        status=info.status,
-        digest=info.digest or digest,
-    )

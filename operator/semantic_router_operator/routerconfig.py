@@ -14,8 +14,8 @@ router's own ``vllm-sr config migrate``, and adds what a Kubernetes deployment n
 * documented legacy fields with no v0.3 equivalent are dropped and reported as notices;
 * the tools database path defaults to where the chart mounts it;
 * ``reasoning_families`` is returned apart: the chart attaches a family to each provider
-  model it builds from ``vllmEndpoints``; an effort family without ``levels`` gets the
-  legacy efforts (low, medium, high), which v0.3 requires it to list.
+  model it builds from ``vllmEndpoints``, and owns the defaults a family leaves out (a
+  toggle's ``modes``, an effort family's ``levels``): the chart installs on its own too.
 
 Canonical v0.3 top-level sections given in ``spec.config`` (``global``, ``routing``,
 ``providers`` ...) are the escape hatch: they pass through and deep-merge over the
@@ -55,7 +55,6 @@ from semantic_router_operator.configinput import (
 from semantic_router_operator.configtables import (
     _BACKEND_KEYS,
     _CLASSIFIER_BLOCKS,
-    _EFFORT_TYPES,
     _HALLUCINATION_BLOCKS,
     _HYBRID_IGNORED,
     _INTEGRATION_KEYS,
@@ -74,7 +73,6 @@ from semantic_router_operator.configtables import (
     _STREAMED_BODY_KEYS,
     CANONICAL_TOP_LEVEL_KEYS,
     CANONICAL_VERSION,
-    LEGACY_EFFORT_LEVELS,
     SEED_SECTIONS,
     TOOLS_DB_PATH,
 )
@@ -423,8 +421,6 @@ def _reasoning_families(value: Any) -> dict[str, dict[str, Any]]:
                 (*path, extra),
                 f"unknown reasoning family field; use {', '.join(sorted(_REASONING_FAMILY_KEYS))}",
             )
-        if family["type"] in _EFFORT_TYPES and not family.get("levels"):
-            family["levels"] = list(LEGACY_EFFORT_LEVELS)
         out[name] = _sorted(family)
     return out
 
@@ -432,7 +428,6 @@ def _reasoning_families(value: Any) -> dict[str, dict[str, Any]]:
 __all__ = [
     "CANONICAL_TOP_LEVEL_KEYS",
     "CANONICAL_VERSION",
-    "LEGACY_EFFORT_LEVELS",
     "SECRET_REF_PATHS",
     "TOOLS_DB_PATH",
     "CanonicalConfig",

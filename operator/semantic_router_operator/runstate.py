@@ -12,8 +12,9 @@ from typing import Any, Literal, Protocol
 
 import kopf
 
-from semantic_router_operator import status
 from semantic_router_operator.kube import KubeReader
+from semantic_router_operator.models.status import SemanticRouterStatus
+from semantic_router_operator.release.model import ReleaseInfo
 from semantic_router_operator.status import Observation, Problem
 
 Logger = logging.Logger | logging.LoggerAdapter[logging.Logger]
@@ -49,7 +50,7 @@ class Run:
     force: bool = False  # a drift repair: helm runs even with these values deployed
 
     @property
-    def known(self) -> status.ReleaseInfo | None:
+    def known(self) -> ReleaseInfo | None:
         return self.obs.release
 
     @property
@@ -85,7 +86,7 @@ def default_login(**kwargs: Any) -> Any:
 class Outcome:
     """What one reconcile did: the status to write, and the error to hand to kopf."""
 
-    status: dict[str, Any]
+    status: SemanticRouterStatus
     error: Exception | None = None
 
 
@@ -93,7 +94,7 @@ class Outcome:
 class Memory:
     """What this process knows about one SemanticRouter between reconciles."""
 
-    release: status.ReleaseInfo | None = None
+    release: ReleaseInfo | None = None
     # Values helm refused for good, and why: the timer leaves them alone (and keeps
     # reporting the failure) until they change.
     failed_digest: str = ""

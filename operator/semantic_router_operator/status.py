@@ -2,7 +2,8 @@
 
 Inputs: the release (helm), the workload (the router Deployment), the discovered
 backends, the Route, and the problem that stopped the reconcile, if any. Output: the
-whole ``status`` stanza (phase, replicas, conditions, release, backends ...).
+whole ``status`` stanza (phase, replicas, conditions, release, backends ...) as the API's
+pydantic ``SemanticRouterStatus``; what is written is its dump, so it fits the CRD's schema.
 
 A condition's ``lastTransitionTime`` only moves when its status changes.
 """
@@ -16,14 +17,14 @@ from typing import Any
 
 from semantic_router_operator import gateway
 from semantic_router_operator.discovery import BackendResult
-
-
-class Phase(StrEnum):
-    PENDING = "Pending"
-    PROGRESSING = "Progressing"
-    RUNNING = "Running"
-    DEGRADED = "Degraded"
-    FAILED = "Failed"
+from semantic_router_operator.models.status import (
+    GatewayMode,
+    OpenShiftFeaturesStatus,
+    Phase,
+    ReleaseStatus,
+    SemanticRouterStatus,
+)
+from semantic_router_operator.release.model import ReleaseInfo
 
 
 class ProblemKind(StrEnum):
@@ -58,9 +59,6 @@ OWNED_KEYS = (
     "driftRepair",
 )
 
-STANDALONE = "standalone"
-GATEWAY_INTEGRATION = "gateway-integration"
-
 
 @dataclass(frozen=True)
 class Problem:
@@ -71,47 +69,31 @@ class Problem:
     message: str
 
 
-@dataclass(frozen=True)
-class ReleaseInfo:
-    """The helm release of one SemanticRouter, as last applied or read."""
+def release_from_status(status: Mapping[str, Any] | None, namespace: str) -> ReleaseInfo | None:
+    """The release as `status.release` recorded it; None when absent or incomplete."""
+    release = (status or {}).get("release") or {}
+    try:
+        return ReleaseInfo(
+            name=str(release["name"]),
+            namespace=namespace,
+            revision=int(release["revision"]),
+            chart_version=str(release.get("chartVersion", "")),
+            status=str(release["status"]),
+            digest=str(release.get("digest", "")),
+        )
+    except (KeyError, TypeError, ValueError):
+        return None
 
-    name: str
-    revision: int
-    chart_version: str
-    status: str  # helm's: deployed, failed, pending-install, pending-upgrade, ...
-    digest: str
 
-    @property
-    def deployed(self) -> bool:
-        return self.status == "deployed"
-
-    @property
-    def failed(self) -> bool:
-        return self.status == "failed"
-
-    def as_status(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "revision": self.revision,
-            "chartVersion": self.chart_version,
-            "status": self.status,
-            "digest": self.digest,
-        }
-
-    @classmethod
-    def from_status(cls, status: Mapping[str, Any] | None) -> ReleaseInfo | None:
-        """Back from `status.release`; None when absent or incomplete."""
-        release = (status or {}).get("release") or {}
-        try:
-            return cls(
-                name=str(release["name"]),
-                revision=int(release["revision"]),
-                chart_version=str(release.get("chartVersion", "")),
-                status=str(release["status"]),
-                digest=str(release.get("digest", "")),
-            )
-        except (KeyError, TypeError, ValueError):
-            return None
+def release_status(release: ReleaseInfo) -> ReleaseStatus:
+    """`status.release`: every field written, empty when helm did not say."""
+    return ReleaseStatus(
+        name=release.name,
+        revision=release.revision,
+        chart_version=release.chart_version or "",
+        status=release.status,
+        digest=release.digest or "",
+    )
 
 
 @dataclass(frozen=True)
@@ -150,13 +132,31 @@ class Workload:
             stalled=stalled,
         )
 
+    @classmethod
+    def last_seen(cls, previous: Mapping[str, Any] | None) -> Workload | None:
+        """The counts the status last reported, for a reconcile that did not read the
+        Deployment (invalid spec, API trouble): nothing is known to have changed, so a
+        router that was serving is not reported as down."""
+        previous = previous or {}
+        if "replicas" not in previous:
+            return None
+        replicas = int(previous.get("replicas") or 0)
+        return cls(
+            desired=replicas,
+            replicas=replicas,
+            ready=int(previous.get("readyReplicas") or 0),
+            updated=replicas,
+            rollout_complete=True,
+            stalled=False,
+        )
+
 
 @dataclass(frozen=True)
 class Observation:
     """Everything `compute` needs, gathered by the handlers."""
 
     generation: int
-    gateway_mode: str = STANDALONE
+    gateway_mode: GatewayMode = "standalone"
     routes_enabled: bool = False
     release: ReleaseInfo | None = None
     workload: Workload | None = None
@@ -169,12 +169,6 @@ class Observation:
     shortfall: Problem | None = None
     # The repairs of owned objects (reactions.Reactions); None: as the status last said.
     drift_repair: Mapping[str, Any] | None = None
-
-
-def gateway_mode(spec: Mapping[str, Any]) -> str:
-    """gateway-integration when the spec names an existing Gateway, else standalone."""
-    existing = ((spec.get("gateway") or {}).get("existingRef") or {}).get("name")
-    return GATEWAY_INTEGRATION if existing else STANDALONE
 
 
 def admitted_host(route: Mapping[str, Any] | None) -> str | None:
@@ -311,44 +305,43 @@ def merge_conditions(
     return merged
 
 
-def compute(obs: Observation, previous: Mapping[str, Any] | None, now: str) -> dict[str, Any]:
+def compute(obs: Observation, previous: Mapping[str, Any] | None, now: str) -> SemanticRouterStatus:
     """The whole status stanza. `previous` is the current status; `now` an RFC 3339 time."""
     previous = previous or {}
     current, reason, message = phase(obs)
-    features: dict[str, Any] = {"routesEnabled": obs.routes_enabled}
     host = admitted_host(obs.route) if obs.routes_enabled else None
-    if host:
-        features["routeHostname"] = host
-    backends = obs.backends
-    if backends is None:
-        backend_status = list(previous.get("backends") or [])
+    if obs.backends is None:
+        backends = list(previous.get("backends") or [])
     else:
-        backend_status = [b.as_status() for b in backends]
-    status: dict[str, Any] = {
-        "phase": str(current),
-        "replicas": obs.workload.replicas if obs.workload else 0,
-        "readyReplicas": obs.workload.ready if obs.workload else 0,
-        "observedGeneration": obs.generation,
-        "gatewayMode": obs.gateway_mode,
-        "openshiftFeatures": features,
-        "conditions": merge_conditions(
-            previous.get("conditions") or [],
-            conditions(obs, current, reason, message),
-            now,
-            obs.generation,
-        ),
-        "backends": backend_status,
-    }
-    if obs.release is not None:
-        status["release"] = obs.release.as_status()
+        backends = [b.as_status() for b in obs.backends]
     drift_repair = obs.drift_repair if obs.drift_repair is not None else previous.get("driftRepair")
-    if drift_repair:
-        status["driftRepair"] = dict(drift_repair)
-    return status
+    return SemanticRouterStatus.model_validate(
+        {
+            "phase": current,
+            "replicas": obs.workload.replicas if obs.workload else 0,
+            "readyReplicas": obs.workload.ready if obs.workload else 0,
+            "observedGeneration": obs.generation,
+            "gatewayMode": obs.gateway_mode,
+            "openshiftFeatures": OpenShiftFeaturesStatus(
+                routes_enabled=obs.routes_enabled, route_hostname=host or None
+            ),
+            "conditions": merge_conditions(
+                previous.get("conditions") or [],
+                conditions(obs, current, reason, message),
+                now,
+                obs.generation,
+            ),
+            "backends": backends,
+            "release": release_status(obs.release) if obs.release is not None else None,
+            "driftRepair": dict(drift_repair) if drift_repair else None,
+        }
+    )
 
 
-def as_patch(previous: Mapping[str, Any] | None, fresh: Mapping[str, Any]) -> dict[str, Any]:
-    """A merge patch from `previous` to `fresh`: owned keys that disappeared become null."""
+def as_patch(previous: Mapping[str, Any] | None, computed: SemanticRouterStatus) -> dict[str, Any]:
+    """A merge patch from `previous` to `computed` (its dump, unset fields left out):
+    owned keys that disappeared become null."""
+    fresh = computed.to_dict()
     patch: dict[str, Any] = dict(fresh)
     for key in OWNED_KEYS:
         if key in (previous or {}) and key not in fresh:
@@ -359,20 +352,21 @@ def as_patch(previous: Mapping[str, Any] | None, fresh: Mapping[str, Any]) -> di
     return patch
 
 
-def changed(previous: Mapping[str, Any] | None, fresh: Mapping[str, Any]) -> bool:
-    """True when writing `fresh` would change an owned key of `previous`."""
+def changed(previous: Mapping[str, Any] | None, computed: SemanticRouterStatus) -> bool:
+    """True when writing `computed` would change an owned key of `previous`."""
     previous = previous or {}
+    fresh = computed.to_dict()
     return any(previous.get(key) != fresh.get(key) for key in OWNED_KEYS)
 
 
-def release_state(computed: Mapping[str, Any]) -> str | None:
+def release_state(computed: SemanticRouterStatus) -> str | None:
     """The state the release_state metric shows: helm's status of the release, "failed"
     while the last helm run failed, nothing while there is no release."""
-    for cond in computed.get("conditions") or []:
-        if cond.get("type") == "ReleaseFailed" and cond.get("status") == "True":
+    for cond in computed.conditions or []:
+        if cond.type == "ReleaseFailed" and cond.status == "True":
             return "failed"
-    release = computed.get("release") or {}
-    return str(release["status"]) if release.get("status") else None
+    release = computed.release
+    return release.status if release is not None and release.status else None
 
 
 def reported(previous: Mapping[str, Any] | None, message: str) -> bool:

@@ -19,6 +19,7 @@ from semantic_router_operator.discovery import BackendRef, offline_result
 from semantic_router_operator.platform import Platform
 
 from tests.chart.validators import validate_router_config
+from tests.support.chartreasoning import chart_reasoning, reasoning_can_be_off
 from tests.support.helm import CHART, ROOT, find, render
 
 SAMPLES = ROOT / "samples"
@@ -78,8 +79,12 @@ def expected_global(raw_spec: dict[str, Any]) -> dict[str, Any]:
     connection = cache.get("redis", {}).get("connection", {})
     if connection.pop("password_secret_ref", None) is not None:
         connection["password"] = "${SR_CACHE_REDIS_PASSWORD}"
-    semantic = expected.setdefault("model_catalog", {}).setdefault("embeddings", {})
-    semantic.setdefault("semantic", {}).setdefault("mmbert_model_path", "")
+    integrations = expected.setdefault("integrations", {})
+    # ext_proc messages as large as Envoy's 50 MiB body buffer (values.yaml), plus 1 MiB
+    integrations.setdefault("looper", {}).setdefault("grpc_max_msg_size_mb", 51)
+    if not integrations.get("tools", {}).get("enabled"):  # tools need the mmBERT model
+        semantic = expected.setdefault("model_catalog", {}).setdefault("embeddings", {})
+        semantic.setdefault("semantic", {}).setdefault("mmbert_model_path", "")
     services = expected.setdefault("services", {})
     services.setdefault("observability", {}).setdefault("tracing", {}).setdefault("enabled", False)
     services.setdefault("response_api", {}).setdefault("enabled", False)
@@ -101,7 +106,7 @@ def test_a_redis_cache_keeps_no_memory_cache_limits_and_no_default_guard_or_tool
     assert cache["backend_type"] == "redis"
     assert "max_entries" not in cache and "eviction_policy" not in cache
     assert "modules" not in rendered["model_catalog"]
-    assert "integrations" not in rendered
+    assert "tools" not in rendered["integrations"]
 
 
 def test_a_cr_without_prompt_guard_or_tools_renders_neither() -> None:
@@ -127,6 +132,71 @@ def test_a_cr_listing_reasoning_families_gets_only_those() -> None:
     # gpt is not in the CR's families: the chart's gpt default is gone, the router gets
     # the name as a catalog family.
     assert model["reasoning"] == {"family": "gpt"}
+
+
+# Families the chart completes differently. A CR's family is {type, parameter} (the two
+# first); values may also give levels, a default and modes.
+CR_FAMILIES: dict[str, dict[str, Any]] = {
+    "toggle": {"type": "chat_template_kwargs", "parameter": "enable_thinking"},
+    "effort": {"type": "reasoning_effort", "parameter": "reasoning_effort"},
+}
+FAMILIES: dict[str, dict[str, Any]] = {
+    **CR_FAMILIES,
+    "effort-default": {"type": "top_level_reasoning_effort", "parameter": "e", "default": "high"},
+    "effort-empty": {"type": "reasoning_effort", "parameter": "e", "levels": []},
+    "effort-levels": {
+        "type": "reasoning_effort",
+        "parameter": "e",
+        "levels": ["minimal", "high"],
+        "default": "high",
+        "modes": ["enabled"],
+    },
+}
+
+
+def with_family(raw_spec: dict[str, Any], name: str) -> dict[str, Any]:
+    """`raw_spec` with one reasoning family, `name`, picked by its first endpoint."""
+    spec = copy.deepcopy(raw_spec)
+    spec["config"]["reasoning_families"] = {name: FAMILIES[name]}
+    spec["vllmEndpoints"][0]["reasoningFamily"] = name
+    return spec
+
+
+def rendered_reasoning(values: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+    """The one model's reasoning and the chart's default decision's use_reasoning for it,
+    from a config the router validates."""
+    objs = render(values=values, release=RELEASE, namespace=NAMESPACE)
+    [configmap] = find(objs, "ConfigMap", f"{RELEASE}-config")
+    text = configmap["data"]["config.yaml"]
+    validate_router_config(text)
+    config = yaml.safe_load(text)
+    [model] = config["providers"]["models"]
+    [decision] = [d for d in config["routing"]["decisions"] if d["name"] == "default-route"]
+    [ref] = decision["modelRefs"]
+    return model["reasoning"], ref["use_reasoning"]
+
+
+@pytest.mark.parametrize("name", sorted(CR_FAMILIES))
+def test_a_cr_reasoning_family_reaches_the_chart_as_written_and_renders_as_from_values(
+    name: str,
+) -> None:
+    """The chart owns a family's defaults: the operator passes the family as written, and
+    the model's reasoning is the same whether the family came from a CR or from values."""
+    given = operator_values(with_family(CASES["no_guard_no_tools"], name))
+    families = dict(given["reasoningFamilies"])
+    assert families.pop(name) == FAMILIES[name]
+    assert set(families.values()) == {None}  # the chart's own families, removed
+    chart_alone = given | {"reasoningFamilies": {name: FAMILIES[name]}}
+    assert rendered_reasoning(given) == rendered_reasoning(chart_alone)
+
+
+@pytest.mark.parametrize("name", sorted(FAMILIES))
+def test_the_chart_completes_a_reasoning_family_as_the_no_helm_tiers_assume(name: str) -> None:
+    values = operator_values(with_family(CASES["no_guard_no_tools"], "toggle"))
+    values["reasoningFamilies"] = {name: FAMILIES[name]}
+    values["vllmEndpoints"][0]["reasoningFamily"] = name
+    reasoning = chart_reasoning(FAMILIES[name])
+    assert rendered_reasoning(values) == (reasoning, not reasoning_can_be_off(reasoning))
 
 
 @pytest.mark.parametrize("case", sorted(CASES))

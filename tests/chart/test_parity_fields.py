@@ -121,7 +121,7 @@ def test_the_service_ports_carry_the_protocol_given() -> None:
 def test_resource_claims_reach_the_router_container_and_the_pod() -> None:
     claims = [{"name": "gpu", "request": "a100"}]
     pod_claims = [{"name": "gpu", "resourceClaimTemplateName": "one-gpu"}]
-    spec = {"resources": {"limits": {"memory": "8Gi"}, "claims": claims}}
+    spec: dict[str, Any] = {"resources": {"limits": {"memory": "8Gi"}, "claims": claims}}
     spec["resourceClaims"] = pod_claims
     newest = KUBERNETES_VERSIONS[-1]
     objs = release(spec, (newest,))

@@ -29,11 +29,8 @@ def deployment(objs: tuple[dict[str, Any], ...] | list[dict[str, Any]]) -> dict[
 
 
 def router(objs: tuple[dict[str, Any], ...] | list[dict[str, Any]]) -> dict[str, Any]:
-    (found,) = [
-        c
-        for c in deployment(objs)["spec"]["template"]["spec"]["containers"]
-        if c["name"] == "router"
-    ]
+    containers: list[dict[str, Any]] = deployment(objs)["spec"]["template"]["spec"]["containers"]
+    (found,) = [c for c in containers if c["name"] == "router"]
     return found
 
 
@@ -142,6 +139,22 @@ def test_every_argument_is_a_flag_the_router_defines(scenario: str) -> None:
 def test_arguments_given_in_values_reach_the_router_as_flags_it_defines() -> None:
     objs = render([CHART / "ci" / "simple-values.yaml"], values={"args": ["--metrics-port=9190"]})
     assert list(flag_names(router(objs)["args"])) == ["metrics-port"]
+
+
+def test_a_container_port_of_another_number_is_where_the_router_listens() -> None:
+    """The router opens its flags' ports (`--port`, `--metrics-port`), not the containerPort:
+    a targetPort other than the flag's default reaches the router as that flag."""
+    ports = {"grpc": {"targetPort": 50052}, "metrics": {"targetPort": 9191}}
+    values = {"service": ports, "args": ["--secure=false"]}
+    container = router(render([CHART / "ci" / "simple-values.yaml"], values=values))
+    assert container["args"] == ["--port=50052", "--metrics-port=9191", "--secure=false"]
+    assert {p["name"]: p["containerPort"] for p in container["ports"]} == {
+        "grpc": 50052,
+        "metrics": 9191,
+    }
+    defaults = {f.name: f.default for f in contract.FLAGS.values()}
+    assert (defaults["port"], defaults["metrics-port"]) == ("50051", "9190")
+    assert "args" not in router(render([CHART / "ci" / "simple-values.yaml"]))
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)

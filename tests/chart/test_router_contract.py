@@ -235,10 +235,70 @@ def test_a_pii_classifier_gets_a_decision_that_routes_as_usual_and_loads_it() ->
 
 
 def test_the_chart_turns_off_router_defaults_that_reach_for_missing_services() -> None:
-    config = chart_config({"vllmEndpoints": [ENDPOINT]})["global"]
+    no_tools = {"config": {"global": {"integrations": {"tools": None}}}}
+    config = chart_config({"vllmEndpoints": [ENDPOINT], **no_tools})["global"]
     assert config["model_catalog"]["embeddings"]["semantic"]["mmbert_model_path"] == ""
     assert config["services"]["observability"]["tracing"]["enabled"] is False
     assert config["services"]["response_api"]["enabled"] is False
+
+
+def test_with_tools_on_the_router_keeps_its_mmbert_model_which_loads_the_tools_database() -> None:
+    """The router loads the tools database only once an mmBERT (Qwen3, Gemma) embedding
+    model is ready, never on the BERT model alone (pkg/modelruntime/router_runtime.go)."""
+    config = chart_config({"vllmEndpoints": [ENDPOINT]})["global"]
+    assert config["integrations"]["tools"]["enabled"] is True
+    assert "mmbert_model_path" not in config["model_catalog"]["embeddings"]["semantic"]
+
+
+@pytest.mark.parametrize(("buffer", "megabytes"), [(52428800, 51), (4194304, 5), (5000000, 6)])
+def test_the_router_accepts_ext_proc_messages_as_large_as_the_body_envoy_buffers(
+    buffer: int, megabytes: int
+) -> None:
+    """The router's gRPC server refuses a message over grpc_max_msg_size_mb (4 MiB unless
+    set): a buffered body larger than that would fail the request."""
+    values = {"vllmEndpoints": [ENDPOINT], "envoy": {"bufferLimitBytes": buffer}}
+    config = chart_config(values)["global"]
+    assert config["integrations"]["looper"]["grpc_max_msg_size_mb"] == megabytes
+    set_by_user = {"config": {"global": {"integrations": {"looper": {"grpc_max_msg_size_mb": 8}}}}}
+    config = chart_config({**values, **set_by_user})["global"]
+    assert config["integrations"]["looper"]["grpc_max_msg_size_mb"] == 8
+
+
+def guard_of(values: dict[str, Any]) -> dict[str, Any]:
+    guard: dict[str, Any] = chart_config({"vllmEndpoints": [ENDPOINT], **values})["global"][
+        "model_catalog"
+    ]["modules"]["prompt_guard"]
+    return guard
+
+
+def with_guard(**guard: Any) -> dict[str, Any]:
+    return {"config": {"global": {"model_catalog": {"modules": {"prompt_guard": guard}}}}}
+
+
+def test_a_prompt_guard_on_its_own_model_gets_the_candle_loader_and_that_models_mapping() -> None:
+    guard = guard_of({})  # the chart's default guard: models/mom-jailbreak-classifier
+    assert guard["variant"] == "candle"
+    assert guard["jailbreak_mapping_path"] == (
+        "models/mom-jailbreak-classifier/jailbreak_type_mapping.json"
+    )
+    guard = guard_of(with_guard(model_id="models/my-guard/", variant=None))
+    assert guard["jailbreak_mapping_path"] == "models/my-guard/jailbreak_type_mapping.json"
+
+
+@pytest.mark.parametrize(
+    "guard",
+    [
+        {"model_id": "models/mmbert32k-jailbreak-detector-merged"},
+        {"model_id": None},
+        {"backend": {"protocol": "http_chat", "model": "guard"}},
+        {"variant": "mmbert32k", "jailbreak_mapping_path": "models/x/map.json"},
+    ],
+    ids=["router-default-model", "model-ref-only", "remote", "set-by-user"],
+)
+def test_the_router_keeps_its_own_guard_defaults_or_the_users(guard: dict[str, Any]) -> None:
+    rendered = guard_of(with_guard(**guard))
+    for key in ("variant", "jailbreak_mapping_path"):
+        assert rendered.get(key) == guard.get(key)
 
 
 def test_a_users_tracing_setting_is_kept() -> None:
@@ -249,7 +309,7 @@ def test_a_users_tracing_setting_is_kept() -> None:
 
 
 def test_a_milvus_backed_cache_creates_its_collection_unless_told_otherwise() -> None:
-    base = {
+    base: dict[str, Any] = {
         "backend_type": "milvus",
         "max_entries": None,
         "eviction_policy": None,

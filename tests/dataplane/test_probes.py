@@ -21,9 +21,8 @@ PROBES = ("startupProbe", "livenessProbe", "readinessProbe")
 def rendered_router_container(values: dict[str, Any] | None = None) -> dict[str, Any]:
     objs = render([CHART / "ci" / "simple-values.yaml"], values=values, release="probes")
     (deployment,) = [o for o in objs if o["kind"] == "Deployment"]
-    (container,) = [
-        c for c in deployment["spec"]["template"]["spec"]["containers"] if c["name"] == "router"
-    ]
+    containers: list[dict[str, Any]] = deployment["spec"]["template"]["spec"]["containers"]
+    (container,) = [c for c in containers if c["name"] == "router"]
     return container
 
 

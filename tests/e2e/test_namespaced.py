@@ -36,7 +36,7 @@ MANAGER_ROLE = "semantic-router-operator-manager-role"
 STORAGE_ROLE = "sr-e2e-namespaced-storageclasses"
 
 
-def grants(namespace: str) -> list[dict[str, object]]:
+def grants(namespace: str) -> list[dict[str, Any]]:
     subject = {"kind": "ServiceAccount", "name": SERVICE_ACCOUNT, "namespace": OPERATOR_NAMESPACE}
     rbac = "rbac.authorization.k8s.io/v1"
     return [
@@ -101,8 +101,8 @@ def namespaced(
         running.stop()
         kubectl.run("delete", "namespace", namespace, "--wait=false", check=False)
         for obj in objs:
-            kind, name = str(obj["kind"]).lower(), obj["metadata"]["name"]  # type: ignore[index]
-            ns = obj["metadata"].get("namespace", "")  # type: ignore[union-attr]
+            kind, name = str(obj["kind"]).lower(), obj["metadata"]["name"]
+            ns = obj["metadata"].get("namespace", "")
             kubectl.run(
                 "delete", kind, name, *(["-n", ns] if ns else []), "--ignore-not-found", check=False
             )

@@ -21,24 +21,9 @@ import pytest
 import yaml
 
 from tests.e2e import apis
+from tests.support import live, routers
 from tests.support.helm import ROOT, helm_binary
 from tests.support.kubectl import Kubectl
-from tests.support.live import (
-    OperatorProcess,
-    delete_routers,
-    new_namespace,
-    request_token,
-    start_operator,
-    token_kubeconfig,
-)
-from tests.support.routers import (
-    BACKEND_SERVICE,
-    KIND,
-    backend_service,
-    simple_router,
-    wait_removed,
-    wait_running,
-)
 
 CHART = ROOT / "charts" / "semantic-router-operator"
 RELEASE = "e2e-semantic-router-operator"
@@ -53,7 +38,7 @@ class Installed:
     namespace: str
     watched: str
     credentials: Kubectl
-    operator: OperatorProcess
+    operator: live.OperatorProcess
 
 
 def helm(
@@ -86,23 +71,23 @@ def installed(
 ) -> Iterator[Installed]:
     work = tmp_path_factory.mktemp("operator-chart")
     with apis.installed(kubectl, {"ServiceMonitor"}):
-        namespace = new_namespace(kubectl, "sr-e2e-opchart")
-        watched = new_namespace(kubectl, "sr-e2e-opchart-watched")
+        namespace = live.new_namespace(kubectl, "sr-e2e-opchart")
+        watched = live.new_namespace(kubectl, "sr-e2e-opchart-watched")
         values = {"watchNamespaces": [watched], "metrics": {"serviceMonitor": {"enabled": True}}}
         install = helm(
             kubectl, "install", RELEASE, str(CHART), "--namespace", namespace,
             "--wait", f"--timeout={TIMEOUT}s", "-f", "-",
             tmp=work, stdin=yaml.safe_dump(values),
         )  # fmt: skip
-        operator: OperatorProcess | None = None
+        operator: live.OperatorProcess | None = None
         try:
             assert install.returncode == 0, install.stderr
             deployment = kubectl.get("deployment", f"{FULLNAME}-controller-manager", namespace)
             assert deployment is not None
             account = deployment["spec"]["template"]["spec"]["serviceAccountName"]
-            token = request_token(kubectl, namespace, account)
-            credentials = token_kubeconfig(kubectl, token, work / "kubeconfig")
-            operator = start_operator(
+            token = live.request_token(kubectl, namespace, account)
+            credentials = live.token_kubeconfig(kubectl, token, work / "kubeconfig")
+            operator = live.start_operator(
                 credentials,
                 [watched],
                 work / "operator",
@@ -111,7 +96,7 @@ def installed(
             )
             yield Installed(namespace, watched, credentials, operator)
         finally:
-            delete_routers(kubectl, watched)
+            live.delete_routers(kubectl, watched)
             if operator is not None:
                 operator.stop()
             helm(kubectl, "uninstall", RELEASE, "--namespace", namespace, "--wait", tmp=work)
@@ -161,14 +146,14 @@ def test_the_operator_with_the_charts_credentials_runs_a_router_lifecycle(
     kubectl: Kubectl, installed: Installed
 ) -> None:
     watched = installed.watched
-    kubectl.apply(backend_service(BACKEND_SERVICE, watched))
-    router = simple_router(kubectl, watched)
+    kubectl.apply(routers.backend_service(routers.BACKEND_SERVICE, watched))
+    router = routers.simple_router(kubectl, watched)
     name = router["metadata"]["name"]
     kubectl.apply(router)
-    status = wait_running(kubectl, name, watched)
+    status = routers.wait_running(kubectl, name, watched)
     assert status["release"]["status"] == "deployed"
-    kubectl.run("delete", KIND, name, "-n", watched, "--wait=false")
-    wait_removed(kubectl, name, watched)
+    kubectl.run("delete", routers.KIND, name, "-n", watched, "--wait=false")
+    routers.wait_removed(kubectl, name, watched)
     assert "Forbidden" not in installed.operator.log.read_text()
 
 

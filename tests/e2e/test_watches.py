@@ -83,15 +83,11 @@ def scene(
 
 
 def test_the_operator_watches_every_owned_kind_the_cluster_serves(scene: Scene) -> None:
-    log = wait_for(
-        "the watches to start",
-        lambda: (
-            "Watching the objects the releases own" in scene.operator.log.read_text()
-            and scene.operator.log.read_text()
-        ),
-        60,
-        0.5,
-    )
+    def started() -> str | None:
+        text = scene.operator.log.read_text()
+        return text if "Watching the objects the releases own" in text else None
+
+    log = wait_for("the watches to start", started, 60, 0.5)
     assert "Deployment, Service, ConfigMap, PersistentVolumeClaim, ServiceAccount" in log
 
 

@@ -135,3 +135,34 @@ async def test_kubernetes_api_trouble_sets_a_condition_and_is_retried(env: Env) 
     await env.wait_runs(1)
     await env.wait_condition("my-router", "ReleaseFailed", "False", "ReleaseDeployed")
     env.report("kubernetes api trouble")
+
+
+async def test_api_trouble_on_a_serving_router_reports_it_degraded_with_its_last_counts(
+    env: Env,
+) -> None:
+    """While the API is in trouble the Deployment is not read: the status keeps the counts it
+    last reported, so a serving router is Degraded, not reported down."""
+    await add_backend(env)
+    await env.create_router("my-router", SPEC)
+    await env.wait_runs(1)
+    await env.make_ready("my-router")
+    await env.wait_phase("my-router", "Running")
+    serving = await env.status("my-router")
+
+    env.cluster.failing.add("services")
+    await env.patch_spec("my-router", {"replicas": 2})
+    await env.wait_condition("my-router", "Ready", "False", "KubernetesApiError")
+    status = await env.status("my-router")
+    assert status["phase"] == "Degraded"
+    assert (status["replicas"], status["readyReplicas"]) == (
+        serving["replicas"],
+        serving["readyReplicas"],
+    )
+    available = await env.condition("my-router", "Available")
+    assert available["status"] == "True"
+
+    env.cluster.failing.discard("services")
+    await env.wait_runs(2)
+    await env.make_ready("my-router")
+    await env.wait_phase("my-router", "Running")
+    env.report("api trouble while serving")

@@ -21,7 +21,7 @@ from semantic_router_operator.discovery import BackendRef, BackendResult
 from semantic_router_operator.platform import Platform
 from semantic_router_operator.release import read_chart_version
 
-from tests.reliability.faults import EXEMPT_HEADER
+from tests.reliability.faults import EXEMPT_HEADER, FaultyCluster
 from tests.reliability.store import ReleaseStore, StoreReleases
 from tests.support.cluster import Client
 from tests.support.harness import OperatorEnv, OperatorThread, StandInReleases
@@ -71,6 +71,21 @@ class OperatorProcess(OperatorThread):
         tune(kopf_settings)
 
 
+def spec(replicas: int, backend: str = "vllm-qwen") -> dict[str, Any]:
+    """A router with one Service backend (`backend`), `replicas` replicas and no PVC."""
+    return {
+        "replicas": replicas,
+        "persistence": {"enabled": False},
+        "vllmEndpoints": [
+            {
+                "name": "qwen",
+                "model": "qwen2.5-7b",
+                "backend": {"type": "service", "service": {"name": backend, "port": 8000}},
+            }
+        ],
+    }
+
+
 def expected_digest(spec: Mapping[str, Any], namespace: str = "default") -> str:
     """The values digest the operator must end up deploying for `spec` (Service backends,
     which resolve to their cluster address once the Service exists)."""
@@ -93,6 +108,7 @@ class Env(OperatorEnv):
     timeout: ClassVar[float] = WAIT
     operator_class: ClassVar[type[OperatorThread]] = OperatorProcess
 
+    cluster: FaultyCluster
     store: ReleaseStore
     release_settings: dict[str, Any] = field(default_factory=dict)
 

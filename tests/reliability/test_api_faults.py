@@ -12,26 +12,12 @@ import pytest
 from kmock._internal import enums, rendering
 
 from tests.reliability.faults import Rule, discovery_reads, router_watches, status_patches
-from tests.reliability.harness import Env, measure
+from tests.reliability.harness import Env, measure, spec
 
 pytestmark = pytest.mark.timeout(180)
 
 ROUTERS = [f"router-{i:02d}" for i in range(8)]
 EDITS = (1, 2, 3, 4)
-
-
-def spec(replicas: int, backend: str = "vllm-qwen") -> dict[str, Any]:
-    return {
-        "replicas": replicas,
-        "persistence": {"enabled": False},
-        "vllmEndpoints": [
-            {
-                "name": "qwen",
-                "model": "qwen2.5-7b",
-                "backend": {"type": "service", "service": {"name": backend, "port": 8000}},
-            }
-        ],
-    }
 
 
 def router_writes(request: rendering.Request) -> bool:

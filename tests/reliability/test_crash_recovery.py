@@ -6,31 +6,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Any
 
 import pytest
 
-from tests.reliability.harness import Env, measure
+from tests.reliability.harness import Env, measure, spec
 from tests.reliability.store import Hold
 from tests.support.helmstorage import secret_name
 
 # A pending revision counts as abandoned once it is older than helm's deadline
 # (--timeout + grace): 4s here instead of the operator's default 330s.
 pytestmark = [pytest.mark.timeout(120), pytest.mark.release(timeout_seconds=1, grace_seconds=3)]
-
-
-def spec(replicas: int) -> dict[str, Any]:
-    return {
-        "replicas": replicas,
-        "persistence": {"enabled": False},
-        "vllmEndpoints": [
-            {
-                "name": "qwen",
-                "model": "qwen2.5-7b",
-                "backend": {"type": "service", "service": {"name": "vllm-qwen", "port": 8000}},
-            }
-        ],
-    }
 
 
 async def reached(hold: Hold) -> None:

@@ -12,11 +12,10 @@ import asyncio
 import random
 import time
 from collections import Counter
-from typing import Any
 
 import pytest
 
-from tests.reliability.harness import Env, measure
+from tests.reliability.harness import Env, measure, spec
 
 ROUTERS = [f"load-{i:03d}" for i in range(200)]
 EDITS = 3
@@ -29,20 +28,6 @@ pytestmark = [
     # The drift timer reads three objects per router per run: every 5s, not every 0.5s.
     pytest.mark.operator(timer_interval=5.0),
 ]
-
-
-def spec(replicas: int) -> dict[str, Any]:
-    return {
-        "replicas": replicas,
-        "persistence": {"enabled": False},
-        "vllmEndpoints": [
-            {
-                "name": "qwen",
-                "model": "qwen2.5-7b",
-                "backend": {"type": "service", "service": {"name": "vllm-qwen", "port": 8000}},
-            }
-        ],
-    }
 
 
 async def edit(env: Env, name: str, plan: list[int]) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import dataclasses
 import functools
 import json
 import shutil
@@ -451,14 +452,15 @@ def test_a_release_bundle_refuses_an_image_by_tag_naming_the_variable(
         if field == "image":
             pinned_options(image=tagged)
         else:
-            pinned_options(release=bundle.replace(release, **{field: tagged}))
+            changes: dict[str, Any] = {field: tagged}
+            pinned_options(release=dataclasses.replace(release, **changes))
 
 
 @pytest.mark.parametrize("created_at", ["", "2027-01-31", "2027-01-31 12:00:00", "yesterday"])
 def test_a_created_at_that_is_not_a_utc_time_is_refused_naming_the_variable(
     created_at: str,
 ) -> None:
-    release = bundle.replace(pinned_options().release, created_at=created_at)
+    release = dataclasses.replace(pinned_options().release, created_at=created_at)
     with pytest.raises(ValueError, match="CREATED_AT="):
         pinned_options(release=release)
 

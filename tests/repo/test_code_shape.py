@@ -1,17 +1,26 @@
-"""The operator package stays readable: small modules, short functions.
+"""The code stays readable: small modules, short functions, nothing written twice.
 
 Limits: no module of the package over 500 lines, no function (or method) over 50 lines,
-counted from its `def` line (decorators excluded) to its last line, docstring included.
+counted from its `def` line (decorators excluded) to its last line, docstring included; no run
+of 12 lines (indentation and blank lines aside) standing twice anywhere in the project's code
+(Python, chart templates, shell scripts).
 """
 
 from __future__ import annotations
 
 import ast
+import itertools
+from collections import defaultdict
+from collections.abc import Mapping
 from pathlib import Path
 
-PACKAGE = Path(__file__).resolve().parents[2] / "operator" / "semantic_router_operator"
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGE = ROOT / "operator" / "semantic_router_operator"
 MAX_MODULE_LINES = 500
 MAX_FUNCTION_LINES = 50
+MIN_REPEATED_LINES = 12
+CODE_FOLDERS = ("operator", "tests", "bench", "scripts", "charts", "tools")
+CODE_SUFFIXES = frozenset({".py", ".tpl", ".sh"})
 
 
 def modules() -> list[Path]:
@@ -46,6 +55,68 @@ def long_functions(source: str, limit: int = MAX_FUNCTION_LINES) -> list[str]:
 
     visit(ast.parse(source), "")
     return found
+
+
+def code_files() -> list[Path]:
+    """The project's own code: no virtualenv, cache or other hidden folder below it."""
+    return sorted(
+        path
+        for folder in CODE_FOLDERS
+        for path in (ROOT / folder).rglob("*")
+        if path.suffix in CODE_SUFFIXES
+        and path.is_file()
+        and not any(
+            part.startswith(".") or part == "__pycache__"
+            for part in path.relative_to(ROOT / folder).parts
+        )
+    )
+
+
+def repeated_runs(texts: Mapping[str, str], size: int = MIN_REPEATED_LINES) -> list[str]:
+    """`a:line ~ b:line` for each pair of places sharing a run of `size` lines, compared
+    without indentation and with blank lines skipped; each pair of files is named once, at
+    its first shared run."""
+    places: dict[tuple[str, ...], list[tuple[str, int]]] = defaultdict(list)
+    for name, text in texts.items():
+        lines = [(n, line.strip()) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
+        for start in range(len(lines) - size + 1):
+            run = tuple(line for _, line in lines[start : start + size])
+            places[run].append((name, lines[start][0]))
+    pairs: dict[tuple[str, str], str] = {}
+    for found in places.values():
+        for (a, line_a), (b, line_b) in itertools.pairwise(found):
+            pairs.setdefault((a, b), f"{a}:{line_a} ~ {b}:{line_b}")
+    return sorted(pairs.values())
+
+
+def test_the_repetition_check_names_a_run_of_twelve_lines_written_twice() -> None:
+    run = "\n".join(f"    total += {i}" for i in range(12))
+    texts = {
+        "a.py": f"def a():\n{run}\n",
+        "b.py": f"x = 1\n\nif x:\n{run.replace('    ', '        ')}\n",
+    }
+    assert repeated_runs(texts) == ["a.py:2 ~ b.py:4"]
+    shorter = {name: text.replace("    total += 11\n", "") for name, text in texts.items()}
+    assert repeated_runs(shorter) == []
+
+
+def test_the_repetition_check_reads_the_package_the_tests_the_chart_and_the_scripts() -> None:
+    names = {path.relative_to(ROOT).as_posix() for path in code_files()}
+    assert {
+        "operator/semantic_router_operator/reconcile.py",
+        "tests/support/harness.py",
+        "bench/run.py",
+        "scripts/bundle.py",
+        "charts/semantic-router/templates/_config.tpl",
+    } <= names
+    assert not any("/.venv" in name or "__pycache__" in name for name in names)
+
+
+def test_no_run_of_twelve_lines_is_written_twice_in_the_code() -> None:
+    texts = {
+        path.relative_to(ROOT).as_posix(): path.read_text(encoding="utf-8") for path in code_files()
+    }
+    assert repeated_runs(texts) == [], "give the repeated lines one home and call it"
 
 
 def test_the_function_length_check_names_a_long_function_and_a_long_method() -> None:

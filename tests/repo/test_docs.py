@@ -32,6 +32,7 @@ import pytest
 from semantic_router_operator import handlers, platform, release, settings, status
 from semantic_router_operator.crd import render_crd
 from semantic_router_operator.metrics import Metrics
+from semantic_router_operator.models import Phase
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "operator" / "semantic_router_operator"
@@ -375,7 +376,7 @@ def _occurrences(text: str, sub: str, start: int = 0) -> Iterator[int]:
 CHECK = QuoteChecker(source_templates())
 
 CONDITION_TYPES = frozenset(status.CONDITION_TYPES)
-PHASES = frozenset(phase.value for phase in status.Phase)
+PHASES = frozenset(phase.value for phase in Phase)
 
 
 def _named_calls(tree: ast.AST) -> Iterator[tuple[str, ast.Call]]:

@@ -16,6 +16,7 @@ right away.
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import contextlib
 import threading
@@ -269,17 +270,18 @@ class ApiEnv:
 
 
 @dataclass
-class OperatorEnv(ApiEnv):
-    """An `ApiEnv` with the operator process(es) running against the cluster."""
+class OperatorEnv(ApiEnv, abc.ABC):
+    """An `ApiEnv` with the operator process(es) running against the cluster; each tier
+    subclasses it to name its helm stand-in."""
 
     operator_class: ClassVar[type[OperatorThread]] = OperatorThread
 
     running: list[OperatorThread] = field(default_factory=list, init=False)
     stopped: list[OperatorThread] = field(default_factory=list, init=False)
 
+    @abc.abstractmethod
     def releases_for_operator(self) -> StandInReleases:
         """The helm stand-in a new operator process gets (each tier says which)."""
-        raise NotImplementedError(f"{type(self).__name__} names no helm stand-in")
 
     @property
     def operator(self) -> OperatorThread:

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import pytest
-from semantic_router_operator import discovery
+from semantic_router_operator import discovery, kube
 from semantic_router_operator.discovery import Address, BackendRef
 from semantic_router_operator.kube import KubeApiError
 
@@ -37,7 +37,7 @@ class MemoryReader:
     ) -> list[dict[str, Any]]:
         prefix = path.rstrip("/") + "/"
         items = [o for p, o in sorted(self.objects.items()) if p.startswith(prefix)]
-        return [o for o in items if discovery.labels_match(o, labels or {})]
+        return [o for o in items if kube.labels_match(o, labels or {})]
 
 
 def kserve(endpoint: str, isvc: str) -> dict[str, Any]:
@@ -233,7 +233,7 @@ def test_offline_results_match_what_discovery_finds_when_objects_exist() -> None
 
 
 def test_label_selector_is_sorted_and_comma_separated() -> None:
-    assert discovery.label_selector({"model": "m", "app": "a"}) == "app=a,model=m"
+    assert kube.label_selector({"model": "m", "app": "a"}) == "app=a,model=m"
 
 
 async def test_failures_already_reported_in_the_status_are_not_logged_again(

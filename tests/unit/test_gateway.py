@@ -10,10 +10,11 @@ from typing import Any
 from semantic_router_operator import gateway, status
 from semantic_router_operator.discovery import Address, BackendResult
 from semantic_router_operator.gateway import GatewayState
-from semantic_router_operator.status import Observation, ReleaseInfo, Workload
+from semantic_router_operator.release import ReleaseInfo
+from semantic_router_operator.status import Observation, Workload
 
 SPEC = {"gateway": {"existingRef": {"name": "eg", "namespace": "gateways"}}}
-RELEASE = ReleaseInfo("r", 1, "0.1.0", "deployed", "sha256:abc")
+RELEASE = ReleaseInfo("r", "default", 1, "deployed", "0.1.0", digest="sha256:abc")
 OK = BackendResult("a", "service", Address("h", 8000, "http"), "Service llm/h")
 READY = Workload.from_deployment(
     {
@@ -68,7 +69,7 @@ def computed(gw: GatewayState) -> dict[str, Any]:
         backends=[OK],
         gateway=gw,
     )
-    return status.compute(obs, None, "2026-01-01T00:00:00Z")
+    return status.compute(obs, None, "2026-01-01T00:00:00Z").to_dict()
 
 
 def conditions(got: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -53,6 +53,7 @@ class Store:
         *,
         digest: str,
         owner: str = "",
+        repair: bool = False,
     ) -> ReleaseInfo:
         revision = len(self.applied) + 1
         self.applied.append((name, revision, digest))
@@ -151,8 +152,8 @@ async def installed(store: Store, api: Api) -> dict[str, Any]:
     op = Operator(settings=Settings(), releases=store, reader=api, metrics=Metrics())
     outcome = await op.reconcile(router(), trigger="create")
     assert outcome.error is None, outcome.error
-    assert outcome.status["phase"] == "Running"
-    return outcome.status
+    assert outcome.status.phase == "Running"
+    return outcome.status.to_dict()
 
 
 def restarted(store: Store, api: Api) -> Operator:
@@ -171,7 +172,7 @@ async def test_resume_with_nothing_changed_reads_backend_release_and_deployment_
     outcome = await restarted(store, api).reconcile(router(status), trigger="resume")
 
     assert outcome.error is None
-    assert outcome.status["phase"] == "Running"
+    assert outcome.status.phase == "Running"
     # The platform is detected once per process ("/apis"); then three reads per router.
     assert api.reads == [
         ("get", "/apis"),
@@ -195,7 +196,8 @@ async def test_resume_applies_again_a_release_that_changed_while_no_operator_ran
     assert outcome.error is None
     [(_, _, first), (_, _, again)] = store.applied
     assert again == first
-    assert outcome.status["release"]["revision"] == 2
+    assert outcome.status.release is not None
+    assert outcome.status.release.revision == 2
     assert [e["reason"] for e in quiet_events] == ["Installed", "Upgraded"]
 
 
@@ -211,7 +213,7 @@ async def test_a_deployed_router_no_longer_depends_on_its_storage_class(
     outcome = await restarted(store, api).reconcile(router(status), trigger="timer")
 
     assert outcome.error is None
-    assert outcome.status["phase"] == "Running"
+    assert outcome.status.phase == "Running"
     assert ("list", STORAGE_CLASSES) not in api.reads
     assert len(store.applied) == 1
 
@@ -227,9 +229,9 @@ async def test_a_router_to_be_released_still_needs_its_storage_class(
     outcome = await op.reconcile(router(), trigger="create")
 
     assert isinstance(outcome.error, kopf.PermanentError)
-    assert outcome.status["phase"] == "Failed"
-    ready = next(c for c in outcome.status["conditions"] if c["type"] == "Ready")
-    assert ready["reason"] == "StorageClassNotFound"
+    assert outcome.status.phase == "Failed"
+    ready = next(c for c in outcome.status.conditions or [] if c.type == "Ready")
+    assert ready.reason == "StorageClassNotFound"
     assert store.applied == []
 
 

@@ -608,6 +608,15 @@ def test_gateway_mode_follows_the_existing_gateway_reference() -> None:
     assert parse_spec({"gateway": {}}).gateway_mode == "standalone"
 
 
+def test_a_spec_that_does_not_parse_still_has_a_gateway_mode() -> None:
+    invalid = {"gateway": {"existingRef": {"name": "gw"}}, "replicas": "many"}
+    with pytest.raises(models.SpecError):
+        parse_spec(invalid)
+    assert models.gateway_mode_of(invalid) == "gateway-integration"
+    assert models.gateway_mode_of({"replicas": "many"}) == "standalone"
+    assert models.gateway_mode_of({"gateway": {"existingRef": {}}}) == "standalone"
+
+
 def test_status_round_trips_in_its_wire_shape() -> None:
     wire = {
         "phase": "Running",

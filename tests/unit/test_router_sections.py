@@ -99,7 +99,7 @@ def test_valkey_and_qdrant_are_cache_backends(backend: str) -> None:
 
 def test_secret_refs_may_be_optional_as_kubernetes_secret_key_refs_are() -> None:
     ref = {"name": "valkey-credentials", "key": "password", "optional": True}
-    spec = {
+    spec: dict[str, Any] = {
         "config": {
             "response_cache": {
                 "backend_type": "valkey",
@@ -118,7 +118,9 @@ def test_secret_refs_may_be_optional_as_kubernetes_secret_key_refs_are() -> None
 
 
 def test_a_literal_qdrant_api_key_is_refused_with_the_secret_ref_to_use() -> None:
-    spec = {"config": {"response_cache": {"backend_type": "qdrant", "qdrant": {"host": "q"}}}}
+    spec: dict[str, Any] = {
+        "config": {"response_cache": {"backend_type": "qdrant", "qdrant": {"host": "q"}}}
+    }
     spec["config"]["response_cache"]["qdrant"]["api_key"] = "s3cr3t"
     with pytest.raises(SpecError) as refused:
         parse_spec(spec)

@@ -30,6 +30,8 @@ from semantic_router_operator.routerconfig import (
     to_canonical,
 )
 
+from tests.support.chartreasoning import chart_reasoning, reasoning_can_be_off
+
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = sorted((ROOT / "samples").glob("*.yaml"))
 
@@ -301,8 +303,9 @@ def chart_providers_stanza(
 
     Minimal form of the chart's contract: one provider model per distinct
     `vllmEndpoints[].model` with one backend_ref per endpoint, `reasoning` from
-    `reasoningFamilies`, a model card per model and a catch-all decision; each
-    `password_secret_ref` becomes `password: ${ENV}` (bound with secretKeyRef).
+    `reasoningFamilies` with the chart's defaults (tests/support/chartreasoning.py), a
+    model card per model and a catch-all decision; each `password_secret_ref` becomes
+    `password: ${ENV}` (bound with secretKeyRef).
     """
     config = deepcopy(result.config)
     for owner, _ref in iter_secret_refs(config):
@@ -317,7 +320,7 @@ def chart_providers_stanza(
         model = models.setdefault(endpoint["model"], {"name": endpoint["model"]})
         family = result.reasoning_families.get(endpoint.get("reasoningFamily", ""))
         if family:
-            model["reasoning"] = family
+            model["reasoning"] = chart_reasoning(family)
         model.setdefault("backend_refs", []).append(
             {
                 "name": endpoint["name"],
@@ -338,7 +341,10 @@ def chart_providers_stanza(
                 "name": "default",
                 "priority": 1,
                 "rules": {"operator": "AND", "conditions": []},
-                "modelRefs": [{"model": name, "use_reasoning": True} for name in models],
+                "modelRefs": [
+                    {"model": name, "use_reasoning": not reasoning_can_be_off(m.get("reasoning"))}
+                    for name, m in models.items()
+                ],
             }
         ]
     return config
@@ -670,26 +676,21 @@ def test_reasoning_families_are_returned_for_the_chart() -> None:
     result = to_canonical(seed("key_configuration_sections"))
     assert result.reasoning_families == {
         "deepseek": {"parameter": "thinking", "type": "chat_template_kwargs"},
-        "gpt": {
-            "levels": ["low", "medium", "high"],
-            "parameter": "reasoning_effort",
-            "type": "reasoning_effort",
-        },
+        "gpt": {"parameter": "reasoning_effort", "type": "reasoning_effort"},
         "qwen3": {"parameter": "enable_thinking", "type": "chat_template_kwargs"},
     }
     assert result.chart_values()["reasoningFamilies"] == result.reasoning_families
     assert result.chart_values()["config"] == result.config
 
 
-def test_an_effort_family_keeps_the_levels_it_lists() -> None:
-    families = to_canonical(
-        {
-            "reasoning_families": {
-                "gpt": {"type": "reasoning_effort", "parameter": "e", "levels": ["x"]}
-            }
-        }
-    ).reasoning_families
-    assert families["gpt"]["levels"] == ["x"]
+def test_a_reasoning_family_reaches_the_chart_as_written() -> None:
+    """The chart owns a family's defaults (levels, modes): it installs on its own too."""
+    for family in (
+        {"type": "reasoning_effort", "parameter": "e"},
+        {"type": "reasoning_effort", "parameter": "e", "levels": ["x"]},
+    ):
+        result = to_canonical({"reasoning_families": {"gpt": dict(family)}})
+        assert result.reasoning_families == {"gpt": family}
 
 
 def test_every_seed_reasoning_family_validates_on_a_provider_model(verdicts: Verdicts) -> None:

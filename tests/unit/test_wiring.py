@@ -9,7 +9,9 @@ LONG = "r" * 70
 
 
 def test_a_long_router_name_is_found_from_its_shortened_release_name() -> None:
-    index = {"team": [("2026-01-02T00:00:00Z", LONG, {}), ("2026-01-01T00:00:00Z", "a", {})]}
+    index: dict[str, list[tuple[str, str, dict[str, str]]]] = {
+        "team": [("2026-01-02T00:00:00Z", LONG, {}), ("2026-01-01T00:00:00Z", "a", {})]
+    }
     assert router_name(index, "team", names.release_name(LONG)) == LONG
     assert router_name(index, "team", "a") == "a"
 

@@ -73,14 +73,13 @@ Each helper returns YAML; callers read it back with semantic-router.parse (never
 {{- toYaml (dict "items" $items) -}}
 {{- end }}
 
-{{/* semantic-router.credentials: password_secret_ref (and Qdrant's api_key_secret_ref) locations in the cache config and the env var each becomes ({items: [{path, env, field, name, key, optional}]}). */}}
+{{/* semantic-router.credentials: password_secret_ref (and Qdrant's api_key_secret_ref) locations in the cache config and the env var each becomes ({items: [{path, env, field, name, key, optional}]}). Milvus has none: the router connects to it without credentials, and the chart refuses its auth block. */}}
 {{- define "semantic-router.credentials" -}}
 {{- $items := list -}}
 {{- $rc := dig "global" "stores" "response_cache" (dict) (default (dict) .Values.config) -}}
 {{- $spots := list
   (dict "path" "config.global.stores.response_cache.redis.connection" "env" "SR_CACHE_REDIS_PASSWORD" "field" "password" "at" (dig "redis" "connection" (dict) $rc))
   (dict "path" "config.global.stores.response_cache.valkey.connection" "env" "SR_CACHE_VALKEY_PASSWORD" "field" "password" "at" (dig "valkey" "connection" (dict) $rc))
-  (dict "path" "config.global.stores.response_cache.milvus.connection.auth" "env" "SR_CACHE_MILVUS_PASSWORD" "field" "password" "at" (dig "milvus" "connection" "auth" (dict) $rc))
   (dict "path" "config.global.stores.response_cache.qdrant" "env" "SR_CACHE_QDRANT_API_KEY" "field" "api_key" "at" (dig "qdrant" (dict) $rc)) -}}
 {{- range $spots -}}
 {{- $refKey := printf "%s_secret_ref" .field -}}
@@ -144,9 +143,12 @@ Each helper returns YAML; callers read it back with semantic-router.parse (never
 {{- if not (hasKey $reasoning "modes") -}}
 {{- $_ := set $reasoning "modes" (list "enabled" "disabled") -}}
 {{- end -}}
-{{- if and (has (toString $reasoning.type) (list "reasoning_effort" "top_level_reasoning_effort")) (not (hasKey $reasoning "levels")) -}}
+{{- /* an effort family must list its levels (the router refuses one without): one that lists none passes the legacy efforts */ -}}
+{{- if and (has (toString $reasoning.type) (list "reasoning_effort" "top_level_reasoning_effort")) (not $reasoning.levels) -}}
 {{- $_ := set $reasoning "levels" (list "low" "medium" "high") -}}
+{{- if not (hasKey $reasoning "default") -}}
 {{- $_ := set $reasoning "default" "medium" -}}
+{{- end -}}
 {{- end -}}
 {{- if not (hasKey $reasoning "default_mode") -}}
 {{- $_ := set $reasoning "default_mode" (first $reasoning.modes) -}}
@@ -201,7 +203,7 @@ Each helper returns YAML; callers read it back with semantic-router.parse (never
 {{- if and (not $routing.decisions) $models -}}
 {{- $refs := list -}}
 {{- range $models -}}
-{{- $refs = append $refs (dict "model" (toString .name) "use_reasoning" false) -}}
+{{- $refs = append $refs (dict "model" (toString .name) "use_reasoning" (ne (include "semantic-router.reasoningCanBeOff" .) "true")) -}}
 {{- end -}}
 {{- $_ := set $routing "decisions" (list (dict "name" "default-route" "description" "Catch-all route added by the chart: every request may use every configured model." "priority" 100 "rules" (dict "operator" "AND" "conditions" (list)) "modelRefs" $refs)) -}}
 {{- end -}}
@@ -211,7 +213,8 @@ Each helper returns YAML; callers read it back with semantic-router.parse (never
 {{- /* global: the response cache as the router can run it, and Kubernetes defaults for what the router would otherwise reach for */ -}}
 {{- $global := default (dict) $cfg.global -}}
 {{- include "semantic-router.checkResponseCache" (dig "stores" "response_cache" (dict) $global) -}}
-{{- include "semantic-router.kubernetesDefaults" $global -}}
+{{- include "semantic-router.kubernetesDefaults" (dict "global" $global "bufferLimitBytes" .Values.envoy.bufferLimitBytes) -}}
+{{- include "semantic-router.promptGuardDefaults" $global -}}
 {{- /* management API: loopback unless managementApi.expose, then bearer tokens bound from env */ -}}
 {{- $tokens := (include "semantic-router.parse" (dict "text" (include "semantic-router.managementTokens" .) "what" "the management API tokens") | fromJson).items -}}
 {{- include "semantic-router.managementApiConfig" (dict "global" $global "values" .Values "tokens" $tokens) -}}
@@ -224,10 +227,8 @@ Each helper returns YAML; callers read it back with semantic-router.parse (never
 {{- $at = dig "redis" "connection" (dict) $rc -}}
 {{- else if eq .env "SR_CACHE_VALKEY_PASSWORD" -}}
 {{- $at = dig "valkey" "connection" (dict) $rc -}}
-{{- else if eq .env "SR_CACHE_QDRANT_API_KEY" -}}
-{{- $at = dig "qdrant" (dict) $rc -}}
 {{- else -}}
-{{- $at = dig "milvus" "connection" "auth" (dict) $rc -}}
+{{- $at = dig "qdrant" (dict) $rc -}}
 {{- end -}}
 {{- $_ := unset $at (printf "%s_secret_ref" .field) -}}
 {{- $_ := set $at .field (printf "${%s}" .env) -}}
@@ -318,7 +319,7 @@ Each helper returns YAML; callers read it back with semantic-router.parse (never
 {{- $_ := set $signals "pii" (append (default (list) $signals.pii) $rule) -}}
 {{- $refs := list -}}
 {{- range .models -}}
-{{- $refs = append $refs (dict "model" (toString .name) "use_reasoning" false) -}}
+{{- $refs = append $refs (dict "model" (toString .name) "use_reasoning" (ne (include "semantic-router.reasoningCanBeOff" .) "true")) -}}
 {{- end -}}
 {{- $decisions = append $decisions (dict "name" "pii-detected" "description" "Requests with personal data, routed like every other request; the PII classifier runs and its result is reported (added by the chart)." "priority" 200 "rules" (dict "operator" "OR" "conditions" (list (dict "type" "pii" "name" "pii-detected"))) "modelRefs" $refs) -}}
 {{- end -}}
@@ -369,19 +370,30 @@ Each helper returns YAML; callers read it back with semantic-router.parse (never
 {{- end -}}
 {{- end }}
 
-{{/* semantic-router.kubernetesDefaults: router defaults that do not fit a Kubernetes install, set explicitly unless the config says otherwise: no second (mmBERT) embedding model, no tracing to a Jaeger that is not there, no Response API without its Redis store. */}}
+{{/* semantic-router.kubernetesDefaults: router defaults that do not fit a Kubernetes install, set explicitly unless the config says otherwise (on {global, bufferLimitBytes}):
+- no second (mmBERT) embedding model to download, unless tools are on: the router embeds the tools database with mmBERT and loads it only once an mmBERT (or Qwen3, Gemma) embedding model is ready, never with the BERT model alone;
+- no tracing to a Jaeger that is not there, no Response API without its Redis store;
+- an ext_proc gRPC message as large as the body Envoy buffers: the router refuses a message over grpc_max_msg_size_mb (4 MiB by default), which would fail every larger request. */}}
 {{- define "semantic-router.kubernetesDefaults" -}}
-{{- $semantic := dict -}}
-{{- $catalog := default (dict) (get . "model_catalog") -}}
+{{- $g := .global -}}
+{{- $catalog := default (dict) (get $g "model_catalog") -}}
 {{- $embeddings := default (dict) $catalog.embeddings -}}
-{{- $semantic = default (dict) $embeddings.semantic -}}
-{{- if not (hasKey $semantic "mmbert_model_path") -}}
+{{- $semantic := default (dict) $embeddings.semantic -}}
+{{- $integrations := default (dict) (get $g "integrations") -}}
+{{- $tools := default (dict) $integrations.tools -}}
+{{- if and (not (hasKey $semantic "mmbert_model_path")) (not $tools.enabled) -}}
 {{- $_ := set $semantic "mmbert_model_path" "" -}}
 {{- end -}}
 {{- $_ := set $embeddings "semantic" $semantic -}}
 {{- $_ := set $catalog "embeddings" $embeddings -}}
-{{- $_ := set . "model_catalog" $catalog -}}
-{{- $services := default (dict) (get . "services") -}}
+{{- $_ := set $g "model_catalog" $catalog -}}
+{{- $looper := default (dict) $integrations.looper -}}
+{{- if not (hasKey $looper "grpc_max_msg_size_mb") -}}
+{{- $_ := set $looper "grpc_max_msg_size_mb" (add1 (div (add (int64 .bufferLimitBytes) 1048575) 1048576)) -}}
+{{- end -}}
+{{- $_ := set $integrations "looper" $looper -}}
+{{- $_ := set $g "integrations" $integrations -}}
+{{- $services := default (dict) (get $g "services") -}}
 {{- $observability := default (dict) $services.observability -}}
 {{- $tracing := default (dict) $observability.tracing -}}
 {{- if not (hasKey $tracing "enabled") -}}
@@ -394,5 +406,28 @@ Each helper returns YAML; callers read it back with semantic-router.parse (never
 {{- $_ := set $responseAPI "enabled" false -}}
 {{- end -}}
 {{- $_ := set $services "response_api" $responseAPI -}}
-{{- $_ := set . "services" $services -}}
+{{- $_ := set $g "services" $services -}}
+{{- end }}
+
+{{/* semantic-router.promptGuardDefaults: a prompt guard on a model of its own (model_id other than the router's default mmBERT-32K detector) is loaded by the router's generic Candle classifier with the label mapping its model folder ships. Left to the router, it would keep the defaults of its own detector (variant mmbert32k, that detector's mapping file, which is not downloaded) and fail at start-up once a decision uses the guard. A remote guard (backend or protocol) is left alone. */}}
+{{- define "semantic-router.promptGuardDefaults" -}}
+{{- $guard := dig "model_catalog" "modules" "prompt_guard" (dict) . -}}
+{{- $model := trimSuffix "/" (toString (default "" $guard.model_id)) -}}
+{{- if and $model (ne $model "models/mmbert32k-jailbreak-detector-merged") (not $guard.backend) (not $guard.protocol) -}}
+{{- if not (hasKey $guard "variant") -}}
+{{- $_ := set $guard "variant" "candle" -}}
+{{- end -}}
+{{- if not (hasKey $guard "jailbreak_mapping_path") -}}
+{{- $_ := set $guard "jailbreak_mapping_path" (printf "%s/jailbreak_type_mapping.json" $model) -}}
+{{- end -}}
+{{- end -}}
+{{- end }}
+
+{{/* semantic-router.reasoningCanBeOff: "true" when a provider model may be sent with reasoning
+off, which the chart's own decisions do. The router refuses `use_reasoning: false` for an inline
+family that is always on: no activation_parameter, no disabled setting, no "disabled" mode. A
+catalog family (`reasoning: {family: name}`) is the router's to judge: off is assumed. */}}
+{{- define "semantic-router.reasoningCanBeOff" -}}
+{{- $r := default (dict) .reasoning -}}
+{{- if or (not $r) $r.family $r.activation_parameter $r.disabled (has "disabled" (default (list) $r.modes)) -}}true{{- end -}}
 {{- end }}

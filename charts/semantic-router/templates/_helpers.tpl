@@ -119,3 +119,15 @@ true
 {{- printf "%s-models" (include "semantic-router.fullname" . | trunc 56 | trimSuffix "-") -}}
 {{- end -}}
 {{- end }}
+
+{{/* semantic-router.routerArgs: the router container's args ({items: [...]}). The router listens where its flags say (--port 50051, --metrics-port 9190 unless given), not where the Service points: a targetPort of another number is passed as the flag, before the user's args. */}}
+{{- define "semantic-router.routerArgs" -}}
+{{- $args := list -}}
+{{- if ne (int .Values.service.grpc.targetPort) 50051 -}}
+{{- $args = append $args (printf "--port=%d" (int .Values.service.grpc.targetPort)) -}}
+{{- end -}}
+{{- if ne (int .Values.service.metrics.targetPort) 9190 -}}
+{{- $args = append $args (printf "--metrics-port=%d" (int .Values.service.metrics.targetPort)) -}}
+{{- end -}}
+{{- toYaml (dict "items" (concat $args (default (list) .Values.args))) -}}
+{{- end }}

@@ -173,6 +173,7 @@ from semantic_router_operator.models.spec import (
     SemanticRouterSpec,
     ServiceReference,
     VllmEndpoint,
+    gateway_mode_of,
 )
 from semantic_router_operator.models.status import (
     BackendStatus,
@@ -359,6 +360,7 @@ __all__ = [
     "VllmEndpoint",
     "duration_seconds",
     "field_errors",
+    "gateway_mode_of",
     "parse_spec",
     "parse_status",
     "router_flag_problem",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from pydantic import (
@@ -100,58 +101,47 @@ Ratio = Annotated[
 """A number between 0 and 1 written as 0.6 or "0.6"; always a float once parsed."""
 
 
-def _quantity(value: int | str) -> int | str:
-    if isinstance(value, bool):
-        raise ValueError('must be a Kubernetes quantity such as 2, "500m" or "10Gi"')
-    if isinstance(value, int):
-        if value < 0:
-            raise ValueError("must not be negative")
+def _int_or_pattern(pattern: str, what: str) -> Callable[[int | str], int | str]:
+    """A validator for an int-or-string field: a non-negative integer, or a string matching
+    `pattern` (the API server checks the same pattern); `what` names the accepted forms."""
+
+    def check(value: int | str) -> int | str:
+        if isinstance(value, bool):
+            raise ValueError(f"must be {what}")
+        if isinstance(value, int):
+            if value < 0:
+                raise ValueError("must not be negative")
+            return value
+        if not re.match(pattern, value):
+            raise ValueError(f"must be {what}, got {value!r}")
         return value
-    if not re.match(QUANTITY, value):
-        raise ValueError(
-            f'must be a Kubernetes quantity such as 2, "500m" or "10Gi", got {value!r}'
-        )
-    return value
+
+    return check
+
+
+def _int_or_string_schema(pattern: str) -> WithJsonSchema:
+    return WithJsonSchema(
+        {
+            "x-kubernetes-int-or-string": True,
+            "anyOf": [{"type": "integer"}, {"type": "string"}],
+            "pattern": pattern,
+        }
+    )
 
 
 Quantity = Annotated[
     int | str,
-    AfterValidator(_quantity),
-    WithJsonSchema(
-        {
-            "x-kubernetes-int-or-string": True,
-            "anyOf": [{"type": "integer"}, {"type": "string"}],
-            "pattern": QUANTITY,
-        }
-    ),
+    AfterValidator(_int_or_pattern(QUANTITY, 'a Kubernetes quantity such as 2, "500m" or "10Gi"')),
+    _int_or_string_schema(QUANTITY),
 ]
 """A Kubernetes resource quantity: an integer or a string like "500m" or "7Gi"."""
 
-
-def _int_or_percent(value: int | str) -> int | str:
-    if isinstance(value, bool):
-        raise ValueError('must be a number of pods such as 1 or a percentage such as "25%"')
-    if isinstance(value, int):
-        if value < 0:
-            raise ValueError("must not be negative")
-        return value
-    if not re.match(PERCENT, value):
-        raise ValueError(
-            f'must be a number of pods such as 1 or a percentage such as "25%", got {value!r}'
-        )
-    return value
-
-
 IntOrPercent = Annotated[
     int | str,
-    AfterValidator(_int_or_percent),
-    WithJsonSchema(
-        {
-            "x-kubernetes-int-or-string": True,
-            "anyOf": [{"type": "integer"}, {"type": "string"}],
-            "pattern": PERCENT,
-        }
+    AfterValidator(
+        _int_or_pattern(PERCENT, 'a number of pods such as 1 or a percentage such as "25%"')
     ),
+    _int_or_string_schema(PERCENT),
 ]
 """A number of pods (integer) or a percentage string like "25%"."""
 

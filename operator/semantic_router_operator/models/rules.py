@@ -96,39 +96,47 @@ RULE_AUTOSCALING_RANGE = Rule(
     message="autoscaling.minReplicas must not exceed autoscaling.maxReplicas: "
     "lower minReplicas or raise maxReplicas",
 )
-RULE_REDIS_HOST = Rule(
-    cel="!has(self.backend_type) || self.backend_type != 'redis' || ("
-    + _needs("self", "redis", "connection", "host")
-    + " && size(self.redis.connection.host) > 0)",
-    message="semantic_cache.backend_type redis needs semantic_cache.redis.connection.host: "
+
+
+def _cache_host_rule(backend_type: str, host: tuple[str, ...], message: str) -> Rule:
+    """`semantic_cache.backend_type` `backend_type` needs a non-empty host at `host` (a path
+    under semantic_cache): the router dials that store and fails at start-up without it."""
+    return Rule(
+        cel=f"!has(self.backend_type) || self.backend_type != '{backend_type}' || ("
+        + _needs("self", *host)
+        + f" && size(self.{'.'.join(host)}) > 0)",
+        message=message,
+    )
+
+
+RULE_REDIS_HOST = _cache_host_rule(
+    "redis",
+    ("redis", "connection", "host"),
+    "semantic_cache.backend_type redis needs semantic_cache.redis.connection.host: "
     "set it to the Redis Service address, e.g. redis.default.svc.cluster.local",
 )
-RULE_MILVUS_HOST = Rule(
-    cel="!has(self.backend_type) || self.backend_type != 'milvus' || ("
-    + _needs("self", "milvus", "connection", "host")
-    + " && size(self.milvus.connection.host) > 0)",
-    message="semantic_cache.backend_type milvus needs semantic_cache.milvus.connection.host: "
+RULE_MILVUS_HOST = _cache_host_rule(
+    "milvus",
+    ("milvus", "connection", "host"),
+    "semantic_cache.backend_type milvus needs semantic_cache.milvus.connection.host: "
     "set it to the Milvus Service address, e.g. milvus-standalone.default.svc.cluster.local",
 )
-RULE_HYBRID_MILVUS = Rule(
-    cel="!has(self.backend_type) || self.backend_type != 'hybrid' || ("
-    + _needs("self", "milvus", "connection", "host")
-    + " && size(self.milvus.connection.host) > 0)",
-    message="semantic_cache.backend_type hybrid keeps its entries in Milvus: "
+RULE_HYBRID_MILVUS = _cache_host_rule(
+    "hybrid",
+    ("milvus", "connection", "host"),
+    "semantic_cache.backend_type hybrid keeps its entries in Milvus: "
     "set semantic_cache.milvus.connection.host to the Milvus Service address",
 )
-RULE_VALKEY_HOST = Rule(
-    cel="!has(self.backend_type) || self.backend_type != 'valkey' || ("
-    + _needs("self", "valkey", "connection", "host")
-    + " && size(self.valkey.connection.host) > 0)",
-    message="semantic_cache.backend_type valkey needs semantic_cache.valkey.connection.host: "
+RULE_VALKEY_HOST = _cache_host_rule(
+    "valkey",
+    ("valkey", "connection", "host"),
+    "semantic_cache.backend_type valkey needs semantic_cache.valkey.connection.host: "
     "set it to the Valkey Service address, e.g. valkey.default.svc.cluster.local",
 )
-RULE_QDRANT_HOST = Rule(
-    cel="!has(self.backend_type) || self.backend_type != 'qdrant' || ("
-    + _needs("self", "qdrant", "host")
-    + " && size(self.qdrant.host) > 0)",
-    message="semantic_cache.backend_type qdrant needs semantic_cache.qdrant.host: "
+RULE_QDRANT_HOST = _cache_host_rule(
+    "qdrant",
+    ("qdrant", "host"),
+    "semantic_cache.backend_type qdrant needs semantic_cache.qdrant.host: "
     "set it to the Qdrant Service address, e.g. qdrant.default.svc.cluster.local",
 )
 RULE_CACHE_ONE_BACKEND = Rule(

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Mapping
+from typing import Any, Literal
 
 from pydantic import (
     ConfigDict,
@@ -48,6 +49,7 @@ from semantic_router_operator.models.rules import (
     _rules,
     router_flag_problem,
 )
+from semantic_router_operator.models.status import GatewayMode
 from semantic_router_operator.models.workload import (
     AutoscalingSpec,
     EnvVar,
@@ -310,8 +312,13 @@ class SemanticRouterSpec(ApiModel):
         return endpoints
 
     @property
-    def gateway_mode(self) -> Literal["standalone", "gateway-integration"]:
+    def gateway_mode(self) -> GatewayMode:
         """gateway-integration when an existing Gateway is referenced, else standalone."""
-        if self.gateway is not None and self.gateway.existing_ref is not None:
-            return "gateway-integration"
-        return "standalone"
+        return gateway_mode_of(self.model_dump(by_alias=True, include={"gateway"}))
+
+
+def gateway_mode_of(spec: Mapping[str, Any]) -> GatewayMode:
+    """The one rule for the mode, on the spec as written (so that a spec that does not
+    parse still reports one): gateway-integration when it names an existing Gateway."""
+    existing = ((spec.get("gateway") or {}).get("existingRef") or {}).get("name")
+    return "gateway-integration" if existing else "standalone"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Literal
 
 from pydantic import (
@@ -75,7 +76,16 @@ class DriftRepairStatus(StatusModel):
     )
 
 
-Phase = Literal["Pending", "Progressing", "Running", "Degraded", "Failed"]
+class Phase(StrEnum):
+    """Where a SemanticRouter stands, as `status.phase` tells it."""
+
+    PENDING = "Pending"
+    PROGRESSING = "Progressing"
+    RUNNING = "Running"
+    DEGRADED = "Degraded"
+    FAILED = "Failed"
+
+
 GatewayMode = Literal["standalone", "gateway-integration"]
 
 

@@ -79,6 +79,10 @@ class ReleaseInfo:
     def deployed(self) -> bool:
         return self.status == "deployed"
 
+    @property
+    def failed(self) -> bool:
+        return self.status == "failed"
+
 
 @dataclass(frozen=True)
 class Revision:
