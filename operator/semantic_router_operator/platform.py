@@ -157,3 +157,22 @@ async def validate_storage(
     if not needs_storage_check(persistence):
         return None
     return check_storage(persistence, await reader.list_objects(STORAGE_CLASSES_PATH))
+
+
+def claim_not_shared(persistence: Mapping[str, Any], most_replicas: int) -> str | None:
+    """Why the replicas may not all mount the models claim, or None: a new ReadWriteOnce claim
+    attaches to one node at a time, so a replica scheduled on another node stays Pending.
+    (ReadWriteOncePod with more than one replica is refused at admission.)"""
+    if (
+        most_replicas <= 1
+        or not persistence.get("enabled", True)
+        or persistence.get("existingClaim")
+        or persistence.get("accessMode", "ReadWriteOnce") != "ReadWriteOnce"
+    ):
+        return None
+    return (
+        f"up to {most_replicas} replicas share a ReadWriteOnce models claim, which attaches to "
+        "one node at a time: a replica scheduled on another node stays Pending. Set "
+        "persistence.accessMode ReadWriteMany (with a StorageClass that offers it), keep the "
+        "replicas on one node (affinity), or run one replica"
+    )

@@ -238,7 +238,13 @@ class Operator:
     def check_platform(self, run: Run, spec: SemanticRouterSpec, detected: Platform) -> None:
         """Routes only on OpenShift: elsewhere the release leaves the Route out
         (values.build) and the rest deploys; the status says Degraded, with one Warning
-        event while it lasts."""
+        event while it lasts. A ReadWriteOnce models claim several replicas share: one
+        Warning event (it works while they land on one node)."""
+        claim = platform.claim_not_shared(spec.persistence.to_dict(), spec.most_replicas)
+        if claim is not None and run.memory.claim_warning != claim:
+            kopf.event(run.body, type="Warning", reason="ModelsClaimNotShared", message=claim)
+            run.logger.warning(claim)
+        run.memory.claim_warning = claim or ""
         routes = bool(spec.openshift and spec.openshift.routes and spec.openshift.routes.enabled)
         route_problem = platform.check_routes(routes, detected)
         shortfall = None

@@ -104,6 +104,8 @@ class Memory:
     unhandled_version: str = ""
     # The shortfall (a part of the spec left out) last announced by a Warning event.
     shortfall: str = ""
+    # The models-claim warning last announced.
+    claim_warning: str = ""
 
 
 def uid_of(body: Mapping[str, Any]) -> str:

@@ -504,6 +504,23 @@ def test_the_models_pvc_has_the_requested_size_class_and_no_keep_policy() -> Non
     assert "helm.sh/resource-policy" not in pvc["metadata"].get("annotations", {})
 
 
+@pytest.mark.parametrize(
+    "scale",
+    [{"replicas": 2}, {"autoscaling": {"enabled": True, "maxReplicas": 3}}],
+    ids=["replicas", "autoscaler"],
+)
+def test_a_claim_one_pod_can_mount_is_refused_when_more_pods_may_run(
+    scale: dict[str, Any],
+) -> None:
+    values = {"vllmEndpoints": [KSERVE], "persistence": {"accessMode": "ReadWriteOncePod"}}
+    with pytest.raises(HelmError) as failure:
+        render(values={**values, **scale})
+    assert "persistence.accessMode ReadWriteOncePod lets one pod mount" in str(failure.value)
+    assert "use ReadWriteMany, or run one replica" in str(failure.value)
+    [claim] = find(render(values=values), "PersistentVolumeClaim")
+    assert claim["spec"]["accessModes"] == ["ReadWriteOncePod"]
+
+
 def test_disabled_persistence_puts_the_models_on_an_empty_dir() -> None:
     objs = render(values={"vllmEndpoints": [KSERVE], "persistence": {"enabled": False}})
     assert find(objs, "PersistentVolumeClaim") == []

@@ -167,3 +167,24 @@ async def test_routes_on_plain_kubernetes_deploy_all_but_the_route_degraded_with
     await env.wait_phase("my-router", "Running")
     assert (await env.condition("my-router", "Degraded"))["status"] == "False"
     env.report("routes on kubernetes")
+
+
+async def test_replicas_sharing_a_read_write_once_claim_deploy_with_one_warning_event(
+    env: Env,
+) -> None:
+    await add_backend(env)
+    await add_storage_class(env, "standard", default=True)
+    await env.create_router(
+        "my-router", {**spec(), "persistence": {"enabled": True}, "replicas": 2}
+    )
+    await env.wait_runs(1)
+    [event] = await env.wait_events("ModelsClaimNotShared")
+    assert event["type"] == "Warning"
+    assert event["message"].startswith("up to 2 replicas share a ReadWriteOnce models claim")
+    await env.wait_timer(2)
+    assert len(env.events("ModelsClaimNotShared")) == 1
+
+    await env.patch_spec("my-router", {"persistence": {"accessMode": "ReadWriteMany"}})
+    await env.wait_runs(2)
+    assert len(env.events("ModelsClaimNotShared")) == 1
+    env.report("read-write-once claim shared by replicas")

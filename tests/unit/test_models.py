@@ -262,6 +262,22 @@ INVALID: dict[str, Invalid] = {
         "spec",
         models.RULE_CLAIMS_DECLARED.message,
     ),
+    "a ReadWriteOncePod claim with two replicas": rule(
+        apply(
+            set_path("spec.persistence", {"accessMode": "ReadWriteOncePod"}),
+            set_path("spec.replicas", 2),
+        ),
+        "spec",
+        models.RULE_ONE_POD_CLAIM.message,
+    ),
+    "a ReadWriteOncePod claim an autoscaler may share": rule(
+        apply(
+            set_path("spec.persistence", {"accessMode": "ReadWriteOncePod"}),
+            set_path("spec.autoscaling", {"enabled": True, "maxReplicas": 3}),
+        ),
+        "spec",
+        models.RULE_ONE_POD_CLAIM.message,
+    ),
     "a pod resource claim with two sources": rule(
         set_path(
             "spec.resourceClaims",
@@ -433,6 +449,28 @@ def invalid_router(case: Invalid) -> dict[str, Any]:
 
 def test_base_router_is_valid_for_both_enforcers() -> None:
     router = base_router()
+    assert crdcheck.admission_problems(CRD, router) == []
+    parse_spec(router["spec"])
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        {"persistence": {"accessMode": "ReadWriteOncePod"}},
+        {
+            "persistence": {"accessMode": "ReadWriteOncePod"},
+            "autoscaling": {"enabled": True, "minReplicas": 1, "maxReplicas": 1},
+            "replicas": 3,
+        },
+        {"persistence": {"accessMode": "ReadWriteOncePod", "existingClaim": "m"}, "replicas": 2},
+        {"persistence": {"accessMode": "ReadWriteOncePod", "enabled": False}, "replicas": 2},
+        {"persistence": {"accessMode": "ReadWriteMany"}, "replicas": 2},
+    ],
+    ids=["one-replica", "autoscaler-of-one", "existing-claim", "no-claim", "read-write-many"],
+)
+def test_a_claim_one_pod_can_mount_is_admitted_when_one_pod_mounts_it(spec: dict[str, Any]) -> None:
+    router = base_router()
+    router["spec"].update(spec)
     assert crdcheck.admission_problems(CRD, router) == []
     parse_spec(router["spec"])
 

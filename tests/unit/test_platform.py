@@ -161,3 +161,23 @@ async def test_storage_classes_are_read_only_when_the_chart_makes_a_pvc() -> Non
     assert reader.paths == []
     assert await platform.validate_storage({"enabled": True}, reader) is None
     assert reader.paths == ["/apis/storage.k8s.io/v1/storageclasses"]
+
+
+@pytest.mark.parametrize(
+    ("persistence", "most", "warned"),
+    [
+        ({}, 2, True),
+        ({"accessMode": "ReadWriteOnce"}, 10, True),
+        ({}, 1, False),
+        ({"accessMode": "ReadWriteMany"}, 3, False),
+        ({"existingClaim": "models"}, 3, False),
+        ({"enabled": False}, 3, False),
+    ],
+)
+def test_replicas_sharing_a_new_read_write_once_claim_are_warned_about(
+    persistence: dict[str, Any], most: int, warned: bool
+) -> None:
+    message = platform.claim_not_shared(persistence, most)
+    assert (message is not None) is warned
+    if message:
+        assert f"up to {most} replicas" in message and "ReadWriteMany" in message

@@ -208,6 +208,18 @@ RULE_CLAIMS_DECLARED = Rule(
     message="resources.claims names a claim that spec.resourceClaims does not declare: add "
     "{name, resourceClaimName or resourceClaimTemplateName} to spec.resourceClaims",
 )
+RULE_ONE_POD_CLAIM = Rule(
+    cel="!has(self.persistence) || !has(self.persistence.accessMode)"
+    " || self.persistence.accessMode != 'ReadWriteOncePod'"
+    " || (has(self.persistence.enabled) && !self.persistence.enabled)"
+    " || (has(self.persistence.existingClaim) && size(self.persistence.existingClaim) > 0)"
+    " || (has(self.autoscaling) && has(self.autoscaling.enabled) && self.autoscaling.enabled"
+    " ? (has(self.autoscaling.maxReplicas) && self.autoscaling.maxReplicas <= 1)"
+    " : (!has(self.replicas) || self.replicas <= 1))",
+    message="persistence.accessMode ReadWriteOncePod lets one pod mount the models claim: "
+    "every other replica would never start; use ReadWriteMany, or run one replica "
+    "(replicas 1, or autoscaling.maxReplicas 1)",
+)
 RULE_ONE_CLAIM_SOURCE = Rule(
     cel="has(self.resourceClaimName) != has(self.resourceClaimTemplateName)",
     message="a resourceClaims entry takes exactly one of resourceClaimName and "
@@ -243,6 +255,7 @@ RULES: tuple[Rule, ...] = (
     RULE_INGRESS_HOSTS,
     RULE_POD_LABELS,
     RULE_CLAIMS_DECLARED,
+    RULE_ONE_POD_CLAIM,
     RULE_ONE_CLAIM_SOURCE,
     RULE_MANAGEMENT_TOKENS,
     RULE_NO_DECISION_ACTION,

@@ -42,6 +42,7 @@ from semantic_router_operator.models.rules import (
     RULE_CLAIMS_DECLARED,
     RULE_KSERVE,
     RULE_LLAMASTACK,
+    RULE_ONE_POD_CLAIM,
     RULE_POD_LABELS,
     RULE_SERVICE,
     RULE_UNIQUE_ENDPOINTS,
@@ -165,7 +166,7 @@ class VllmEndpoint(ApiModel):
 class SemanticRouterSpec(ApiModel):
     """Desired state of a semantic router deployment."""
 
-    model_config = ConfigDict(json_schema_extra=_rules(RULE_CLAIMS_DECLARED))
+    model_config = ConfigDict(json_schema_extra=_rules(RULE_CLAIMS_DECLARED, RULE_ONE_POD_CLAIM))
 
     image: ImageSpec = _sub(ImageSpec, "Container image of the router.")
     replicas: int = Field(
@@ -282,6 +283,19 @@ class SemanticRouterSpec(ApiModel):
         for resources in (self.resources, self.envoy.resources if self.envoy else None):
             if any(c.name not in declared for c in (resources.claims if resources else None) or []):
                 raise ValueError(RULE_CLAIMS_DECLARED.message)
+        return self
+
+    @property
+    def most_replicas(self) -> int:
+        """The most router pods that may run: the autoscaler's maximum, else replicas."""
+        return self.autoscaling.max_replicas if self.autoscaling.enabled else self.replicas
+
+    @model_validator(mode="after")
+    def _one_pod_claim(self) -> SemanticRouterSpec:
+        claim = self.persistence
+        one_pod = claim.enabled and not claim.existing_claim
+        if one_pod and claim.access_mode == "ReadWriteOncePod" and self.most_replicas > 1:
+            raise ValueError(RULE_ONE_POD_CLAIM.message)
         return self
 
     @field_validator("args")
