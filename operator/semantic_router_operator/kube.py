@@ -106,6 +106,18 @@ class ConnectionLike(Protocol):
     def as_ssl_context(self) -> ssl.SSLContext: ...
 
 
+def api_session(info: ConnectionLike, timeout: aiohttp.ClientTimeout) -> aiohttp.ClientSession:
+    """An HTTP session to the API server with the operator's credentials (TLS for https)."""
+    ssl_context: ssl.SSLContext | bool = (
+        info.as_ssl_context() if info.server.startswith("https") else False
+    )
+    return aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(ssl=ssl_context),
+        headers=info.as_http_headers(),
+        timeout=timeout,
+    )
+
+
 class KubeClient:
     """`KubeReader` over HTTP, with the credentials kopf logged in with.
 
@@ -149,14 +161,7 @@ class KubeClient:
         info = self._info
         assert info is not None
         if self._session is None or self._session.closed:
-            ssl_context: ssl.SSLContext | bool = (
-                info.as_ssl_context() if info.server.startswith("https") else False
-            )
-            self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(ssl=ssl_context),
-                headers=info.as_http_headers(),
-                timeout=self._timeout,
-            )
+            self._session = api_session(info, self._timeout)
         return self._session, info.server.rstrip("/")
 
     async def _request(

@@ -17,7 +17,6 @@ import contextlib
 import enum
 import json
 import logging
-import ssl
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -26,7 +25,7 @@ from typing import Any
 import aiohttp
 
 from semantic_router_operator import drift, owned
-from semantic_router_operator.kube import ConnectionLike, label_selector
+from semantic_router_operator.kube import ConnectionLike, api_session, label_selector
 from semantic_router_operator.owned import OwnedKind
 
 log = logging.getLogger(__name__)
@@ -104,14 +103,7 @@ class OwnedWatches:
         if info is None:
             raise RuntimeError("no Kubernetes API credentials yet")
         if self._session is None or self._session.closed:
-            ssl_context: ssl.SSLContext | bool = (
-                info.as_ssl_context() if info.server.startswith("https") else False
-            )
-            self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(ssl=ssl_context),
-                headers=info.as_http_headers(),
-                timeout=aiohttp.ClientTimeout(total=None, sock_connect=30),
-            )
+            self._session = api_session(info, aiohttp.ClientTimeout(total=None, sock_connect=30))
         return self._session, info.server.rstrip("/")
 
     # -- start-up: which kinds
