@@ -15,6 +15,7 @@ import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -126,6 +127,23 @@ def storage_class(kubectl: Kubectl, values: Path, release: str) -> None:
     )
 
 
+def least_replicas(values: dict[str, Any]) -> int:
+    """The replicas a values file asks for. With an autoscaler the chart leaves `replicas` out
+    (so helm never fights the autoscaler): the Deployment starts at 1 and the real HPA
+    controller raises it to `minReplicas` after helm's wait has already passed."""
+    autoscaling = values.get("autoscaling") or {}
+    if autoscaling.get("enabled"):
+        return int(autoscaling.get("minReplicas", 1))
+    return int(values.get("replicas", 1))
+
+
+def serving(kubectl: Kubectl, ns: str, name: str, least: int) -> bool:
+    """The Deployment wants at least `least` replicas and every replica it wants is ready."""
+    deployment = kubectl.json("get", "deployment", name, "-n", ns)
+    wanted = deployment["spec"].get("replicas", 1)
+    return bool(wanted >= least and deployment["status"].get("readyReplicas") == wanted)
+
+
 CASES = [(major, values) for major in (4, 3) for values in CI_VALUES]
 
 
@@ -159,9 +177,11 @@ def test_every_ci_values_file_installs_and_uninstalls(
     selector = f"app.kubernetes.io/instance={release}"
     deployments = kubectl.json("get", "deployments", "-n", ns, "-l", selector)["items"]
     assert len(deployments) == 1
-    deployment = deployments[0]
-    wanted = deployment["spec"]["replicas"]
-    assert deployment["status"].get("readyReplicas") == wanted, deployment["status"]
+    name = deployments[0]["metadata"]["name"]
+    least = least_replicas(yaml.safe_load(values.read_text()))
+    wait_for(
+        f"{least}+ ready replicas of {name}", lambda: serving(kubectl, ns, name, least), TIMEOUT
+    )
     if "PersistentVolumeClaim" in kinds:
         claims = kubectl.json("get", "pvc", "-n", ns, "-l", selector)["items"]
         assert claims and all(c["status"]["phase"] == "Bound" for c in claims), claims
