@@ -81,7 +81,10 @@ def expected_global(raw_spec: dict[str, Any]) -> dict[str, Any]:
         connection["password"] = "${SR_CACHE_REDIS_PASSWORD}"
     integrations = expected.setdefault("integrations", {})
     # ext_proc messages as large as Envoy's 50 MiB body buffer (values.yaml), plus 1 MiB
-    integrations.setdefault("looper", {}).setdefault("grpc_max_msg_size_mb", 51)
+    looper = integrations.setdefault("looper", {})
+    looper.setdefault("grpc_max_msg_size_mb", 51)
+    # looper calls through the pod's own Envoy listener (standalone mode, envoy.port 8801)
+    looper.setdefault("endpoint", "http://localhost:8801/v1/chat/completions")
     if not integrations.get("tools", {}).get("enabled"):  # tools need the mmBERT model
         semantic = expected.setdefault("model_catalog", {}).setdefault("embeddings", {})
         semantic.setdefault("semantic", {}).setdefault("mmbert_model_path", "")

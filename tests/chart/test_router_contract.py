@@ -264,6 +264,27 @@ def test_the_router_accepts_ext_proc_messages_as_large_as_the_body_envoy_buffers
     assert config["integrations"]["looper"]["grpc_max_msg_size_mb"] == 8
 
 
+def test_looper_calls_go_through_the_pods_own_envoy_listener_in_standalone_mode() -> None:
+    """The router's looper default, localhost:8899 (pkg/config/canonical_defaults.go), is the
+    vllm-sr container's Envoy listener; in our pod nothing listens there. Looper calls must
+    pass through an Envoy whose ext_proc is this router (it recognises them by their
+    x-vsr-looper-* headers), so the chart points them at the sidecar's listener."""
+    values = {"vllmEndpoints": [ENDPOINT], "envoy": {"port": 9000}}
+    looper = chart_config(values)["global"]["integrations"]["looper"]
+    assert looper["endpoint"] == "http://localhost:9000/v1/chat/completions"
+    mine = "http://other:8080/v1/chat/completions"
+    set_by_user = {"config": {"global": {"integrations": {"looper": {"endpoint": mine}}}}}
+    looper = chart_config({**values, **set_by_user})["global"]["integrations"]["looper"]
+    assert looper["endpoint"] == mine
+
+
+def test_in_gateway_mode_the_chart_leaves_the_looper_endpoint_to_the_user() -> None:
+    """Only the Gateway's Envoy calls this router; the chart does not know its address."""
+    gateway = {"existingRef": {"name": "eg", "namespace": "gateways"}}
+    config = chart_config({"vllmEndpoints": [ENDPOINT], "gateway": gateway})["global"]
+    assert "endpoint" not in config["integrations"]["looper"]
+
+
 def guard_of(values: dict[str, Any]) -> dict[str, Any]:
     guard: dict[str, Any] = chart_config({"vllmEndpoints": [ENDPOINT], **values})["global"][
         "model_catalog"

@@ -213,7 +213,11 @@ Each helper returns YAML; callers read it back with semantic-router.parse (never
 {{- /* global: the response cache as the router can run it, and Kubernetes defaults for what the router would otherwise reach for */ -}}
 {{- $global := default (dict) $cfg.global -}}
 {{- include "semantic-router.checkResponseCache" (dig "stores" "response_cache" (dict) $global) -}}
-{{- include "semantic-router.kubernetesDefaults" (dict "global" $global "bufferLimitBytes" .Values.envoy.bufferLimitBytes) -}}
+{{- $looperEndpoint := "" -}}
+{{- if include "semantic-router.standalone" . -}}
+{{- $looperEndpoint = printf "http://localhost:%d/v1/chat/completions" (int .Values.envoy.port) -}}
+{{- end -}}
+{{- include "semantic-router.kubernetesDefaults" (dict "global" $global "bufferLimitBytes" .Values.envoy.bufferLimitBytes "looperEndpoint" $looperEndpoint) -}}
 {{- include "semantic-router.promptGuardDefaults" $global -}}
 {{- /* management API: loopback unless managementApi.expose, then bearer tokens bound from env */ -}}
 {{- $tokens := (include "semantic-router.parse" (dict "text" (include "semantic-router.managementTokens" .) "what" "the management API tokens") | fromJson).items -}}
@@ -370,10 +374,11 @@ Each helper returns YAML; callers read it back with semantic-router.parse (never
 {{- end -}}
 {{- end }}
 
-{{/* semantic-router.kubernetesDefaults: router defaults that do not fit a Kubernetes install, set explicitly unless the config says otherwise (on {global, bufferLimitBytes}):
+{{/* semantic-router.kubernetesDefaults: router defaults that do not fit a Kubernetes install, set explicitly unless the config says otherwise (on {global, bufferLimitBytes, looperEndpoint}):
 - no second (mmBERT) embedding model to download, unless tools are on: the router embeds the tools database with mmBERT and loads it only once an mmBERT (or Qwen3, Gemma) embedding model is ready, never with the BERT model alone;
 - no tracing to a Jaeger that is not there, no Response API without its Redis store;
-- an ext_proc gRPC message as large as the body Envoy buffers: the router refuses a message over grpc_max_msg_size_mb (4 MiB by default), which would fail every larger request. */}}
+- an ext_proc gRPC message as large as the body Envoy buffers: the router refuses a message over grpc_max_msg_size_mb (4 MiB by default), which would fail every larger request;
+- in standalone mode, looper calls (ReMoM, fusion, flows...) sent to the pod's own Envoy listener (looperEndpoint): the router's default, localhost:8899, is where the vllm-sr container's Envoy listens, not ours. They must pass through an Envoy whose ext_proc is this router, which recognises them by their authenticated x-vsr-looper-* headers; the listener strips those headers only after ext_proc, on the way upstream. */}}
 {{- define "semantic-router.kubernetesDefaults" -}}
 {{- $g := .global -}}
 {{- $catalog := default (dict) (get $g "model_catalog") -}}
@@ -390,6 +395,9 @@ Each helper returns YAML; callers read it back with semantic-router.parse (never
 {{- $looper := default (dict) $integrations.looper -}}
 {{- if not (hasKey $looper "grpc_max_msg_size_mb") -}}
 {{- $_ := set $looper "grpc_max_msg_size_mb" (add1 (div (add (int64 .bufferLimitBytes) 1048575) 1048576)) -}}
+{{- end -}}
+{{- if and .looperEndpoint (not (hasKey $looper "endpoint")) -}}
+{{- $_ := set $looper "endpoint" .looperEndpoint -}}
 {{- end -}}
 {{- $_ := set $integrations "looper" $looper -}}
 {{- $_ := set $g "integrations" $integrations -}}
