@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.support.helm import CHART, CI_VALUES, HelmError, find, render
+from tests.support.helm import CHART, CI_VALUES, HelmError, find, notes, render
 
 CI = CHART / "ci"
 # The management API published on the Service (it needs a bearer token).
@@ -519,6 +519,39 @@ def test_a_claim_one_pod_can_mount_is_refused_when_more_pods_may_run(
     assert "use ReadWriteMany, or run one replica" in str(failure.value)
     [claim] = find(render(values=values), "PersistentVolumeClaim")
     assert claim["spec"]["accessModes"] == ["ReadWriteOncePod"]
+
+
+SHARED_CLAIM_WARNING = "share the ReadWriteOnce models claim"
+
+
+@pytest.mark.parametrize(
+    ("scale", "most"),
+    [({"replicas": 2}, 2), ({"autoscaling": {"enabled": True, "maxReplicas": 3}}, 3)],
+    ids=["replicas", "autoscaler"],
+)
+def test_the_install_notes_warn_when_replicas_share_a_claim_one_node_can_mount(
+    scale: dict[str, Any], most: int
+) -> None:
+    text = notes({"vllmEndpoints": [KSERVE], **scale}, release="r")
+    warning = text[text.index("WARNING: up to") :]
+    assert warning.startswith(f'WARNING: up to {most} replicas {SHARED_CLAIM_WARNING} "r-models"')
+    assert "Set persistence.accessMode\nReadWriteMany" in warning  # names the fix
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        {"replicas": 1},
+        {"replicas": 2, "persistence": {"accessMode": "ReadWriteMany"}},
+        {"replicas": 2, "persistence": {"existingClaim": "models"}},
+        {"replicas": 2, "persistence": {"enabled": False}},
+    ],
+    ids=["one-replica", "read-write-many", "existing-claim", "no-claim"],
+)
+def test_the_install_notes_do_not_warn_when_the_claim_serves_every_replica(
+    values: dict[str, Any],
+) -> None:
+    assert SHARED_CLAIM_WARNING not in notes({"vllmEndpoints": [KSERVE], **values})
 
 
 def test_disabled_persistence_puts_the_models_on_an_empty_dir() -> None:

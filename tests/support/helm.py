@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -77,6 +78,13 @@ def template(
     for api in api_versions:
         args += ["--api-versions", api]
     return run_helm(args, major=major, stdin=yaml.safe_dump(dict(values)) if values else None)
+
+
+def notes(values: Mapping[str, Any], *, release: str = "test") -> str:
+    """The NOTES helm prints after installing the chart with `values` (a client-side dry run)."""
+    args = ["install", release, str(CHART), "--dry-run=client", "-o", "json", "-f", "-"]
+    text: str = json.loads(run_helm(args, stdin=yaml.safe_dump(dict(values))))["info"]["notes"]
+    return text
 
 
 def parse(manifest: str) -> list[dict[str, Any]]:

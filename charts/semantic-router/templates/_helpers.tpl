@@ -120,6 +120,11 @@ true
 {{- end -}}
 {{- end }}
 
+{{/* semantic-router.mostReplicas: how many router pods may run at once (the autoscaler's maxReplicas when it is on), which decides whether one node-bound models claim can serve them all. */}}
+{{- define "semantic-router.mostReplicas" -}}
+{{- ternary (int .Values.autoscaling.maxReplicas) (int .Values.replicas) (eq (toString .Values.autoscaling.enabled) "true") -}}
+{{- end }}
+
 {{/* semantic-router.routerArgs: the router container's args ({items: [...]}). The router listens where its flags say (--port 50051, --metrics-port 9190 unless given), not where the Service points: a targetPort of another number is passed as the flag, before the user's args. */}}
 {{- define "semantic-router.routerArgs" -}}
 {{- $args := list -}}
