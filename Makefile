@@ -198,6 +198,7 @@ cluster-down: $(if $(wildcard $(PY)),,$(VENV)/.installed) ## Stop the local cont
 install: ## Install the SemanticRouter CRD into the cluster of the current kubeconfig.
 	@$(need-cluster)
 	$(KUBECTL) apply --server-side -f crds/vllm.ai_semanticrouters.yaml
+	$(KUBECTL) wait --for=condition=Established crd/semanticrouters.vllm.ai --timeout=60s
 
 .PHONY: uninstall
 uninstall: ## Remove the SemanticRouter CRD (and with it every SemanticRouter) from the cluster.
