@@ -25,7 +25,7 @@ from typing import Any
 
 from tests.support import apis
 from tests.support.kubectl import Kubectl
-from tests.support.live import wait_established
+from tests.support.live import wait_established, wait_removed_crd
 
 CRD_NAMES = {kind: source.name for kind, source in apis.CRD_SOURCES.items()} | {
     "InferenceService": "inferenceservices.serving.kserve.io",
@@ -126,6 +126,6 @@ def installed(kubectl: Kubectl, kinds: set[str]) -> Iterator[set[str]]:
         yield already | kinds
     finally:
         for kind in added:
-            kubectl.run(
-                "delete", "crd", CRD_NAMES[kind], "--wait=true", "--timeout=60s", check=False
-            )
+            kubectl.run("delete", "crd", CRD_NAMES[kind], "--wait=false", "--ignore-not-found")
+        for kind in added:
+            wait_removed_crd(kubectl, CRD_NAMES[kind])

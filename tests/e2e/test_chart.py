@@ -183,8 +183,12 @@ def test_every_ci_values_file_installs_and_uninstalls(
         f"{least}+ ready replicas of {name}", lambda: serving(kubectl, ns, name, least), TIMEOUT
     )
     if "PersistentVolumeClaim" in kinds:
-        claims = kubectl.json("get", "pvc", "-n", ns, "-l", selector)["items"]
-        assert claims and all(c["status"]["phase"] == "Bound" for c in claims), claims
+
+        def bound() -> bool:
+            claims = kubectl.json("get", "pvc", "-n", ns, "-l", selector)["items"]
+            return bool(claims) and all(c["status"]["phase"] == "Bound" for c in claims)
+
+        wait_for(f"the claims of {release} Bound", bound, TIMEOUT)
     uninstalled = helm(kubectl, major, "uninstall", release, "-n", ns, "--wait", tmp=tmp_path)
     assert uninstalled.returncode == 0, uninstalled.stderr
 

@@ -120,9 +120,14 @@ def test_a_route_on_plain_kubernetes_leaves_the_router_deployed_degraded_with_a_
     assert status["openshiftFeatures"] == {"routesEnabled": False}
     deployment = kubectl.get("deployment", "wants-a-route", namespace)
     assert deployment is not None
-    events = kubectl.json(
-        "get", "events", "-n", namespace,
-        "--field-selector", "involvedObject.name=wants-a-route,reason=RoutesNeedOpenShift",
-    )["items"]  # fmt: skip
+
+    def route_events() -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = kubectl.json(
+            "get", "events", "-n", namespace,
+            "--field-selector", "involvedObject.name=wants-a-route,reason=RoutesNeedOpenShift",
+        )["items"]  # fmt: skip
+        return found
+
+    events = wait_for("a RoutesNeedOpenShift event", route_events, 60)
     assert [e["type"] for e in events] == ["Warning"]
     assert "the Route is left out" in events[0]["message"]

@@ -23,7 +23,7 @@ import yaml
 from tests.e2e import apis
 from tests.support import live, routers
 from tests.support.helm import ROOT, helm_binary
-from tests.support.kubectl import Kubectl
+from tests.support.kubectl import Kubectl, wait_for
 
 CHART = ROOT / "charts" / "semantic-router-operator"
 RELEASE = "e2e-semantic-router-operator"
@@ -108,13 +108,13 @@ def test_the_chart_rolls_out_the_operator_with_its_metrics_service_and_service_m
     kubectl: Kubectl, installed: Installed
 ) -> None:
     ns = installed.namespace
-    deployment = kubectl.get("deployment", f"{FULLNAME}-controller-manager", ns)
-    assert deployment is not None
-    assert (
-        (deployment.get("status") or {}).get("availableReplicas")
-        == deployment["spec"]["replicas"]
-        == 2
-    )
+
+    def available() -> dict[str, Any] | None:
+        found = kubectl.get("deployment", f"{FULLNAME}-controller-manager", ns) or {}
+        wanted = found.get("spec", {}).get("replicas")
+        return found if wanted == 2 == found.get("status", {}).get("availableReplicas") else None
+
+    deployment = wait_for("both operator replicas available", available, TIMEOUT)
     assert deployment_env(deployment)["SR_OPERATOR_NAMESPACES"] == installed.watched
     monitor = kubectl.get("servicemonitor", f"{FULLNAME}-metrics", ns)
     service = kubectl.get("service", f"{FULLNAME}-metrics", ns)

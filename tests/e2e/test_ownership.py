@@ -246,7 +246,9 @@ def test_the_second_of_two_routers_whose_names_collide_reports_the_first(scene: 
 
     found = wait_reason(scene, second, "NameCollision")
     assert f"Service {second}, which SemanticRouter {first}" in found["message"]
-    assert warnings(scene, second, "NameCollision")
+    wait_for(
+        f"a NameCollision event of {second}", lambda: warnings(scene, second, "NameCollision"), 60
+    )
     assert status_of(kubectl, second, namespace).get("release") is None
     assert not [run for run in scene.operator.helm_runs() if run.startswith(f"upgrade {second} ")]
     headless = kubectl.get("service", second, namespace)

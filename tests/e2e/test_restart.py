@@ -4,13 +4,13 @@ finds nothing to repair."""
 
 from __future__ import annotations
 
-import time
+import urllib.request
 from pathlib import Path
 
 import pytest
 
 from tests.support.kubectl import Kubectl, wait_for
-from tests.support.live import delete_routers, new_namespace, start_operator
+from tests.support.live import delete_routers, free_port, new_namespace, start_operator
 from tests.support.routers import (
     BACKEND_SERVICE,
     KIND,
@@ -22,6 +22,22 @@ from tests.support.routers import (
 )
 
 TIMER_INTERVAL = 10.0  # SR_OPERATOR_TIMER_INTERVAL of start_operator
+RECONCILES = "semantic_router_operator_reconciles_total{"
+
+
+def timer_runs(metrics_port: int) -> float:
+    """Reconciles the drift timer has finished, from the operator's Prometheus metrics."""
+    url = f"http://127.0.0.1:{metrics_port}/metrics"
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            text = response.read().decode()
+    except OSError:  # not listening yet
+        return 0.0
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith(RECONCILES) and 'trigger="timer"' in line
+    )
 
 
 def test_an_operator_restart_runs_helm_zero_times(
@@ -41,7 +57,12 @@ def test_an_operator_restart_runs_helm_zero_times(
         first.stop()
     assert any(run.startswith("upgrade") for run in first.helm_runs()), first.helm_runs()
 
-    second = start_operator(operator_rbac, [namespace], work / "second")
+    port = free_port()
+    settings = {  # the drift check runs one interval after the resume, counted in the metrics
+        "SR_OPERATOR_TIMER_JITTER": "0",
+        "SR_OPERATOR_METRICS_PORT": str(port),
+    }
+    second = start_operator(operator_rbac, [namespace], work / "second", settings=settings)
     try:
         resumed = "Handler 'reconcile' succeeded"
         wait_for(
@@ -49,7 +70,7 @@ def test_an_operator_restart_runs_helm_zero_times(
             lambda: resumed in second.log.read_text(),
             120,
         )
-        time.sleep(TIMER_INTERVAL + 3)  # one run of the drift timer too
+        wait_for("a run of the drift timer", lambda: timer_runs(port) >= 1, TIMER_INTERVAL + 120)
         assert second.helm_runs() == [], second.helm_runs()
         status = status_of(kubectl, name, namespace)
         assert status["phase"] == "Running"

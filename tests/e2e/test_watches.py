@@ -102,7 +102,7 @@ def test_a_deleted_service_is_restored_and_an_event_names_it(scene: Scene) -> No
         return found if found and found["metadata"]["uid"] != before["metadata"]["uid"] else None
 
     wait_for(f"Service {name} restored", restored, REACT, 0.2)
-    messages = wait_for("a DriftRepaired event", lambda: scene.events(name, "DriftRepaired"), 30)
+    messages = wait_for("a DriftRepaired event", lambda: scene.events(name, "DriftRepaired"), REACT)
     assert f"Service {scene.namespace}/{name} deleted" in messages[0]
     repair = status_of(scene.kubectl, name, scene.namespace)["driftRepair"]
     assert repair["repairs"] == 1
@@ -118,7 +118,7 @@ def test_a_hand_scaled_deployment_is_scaled_back(scene: Scene) -> None:
         return bool(deployment.get("spec", {}).get("replicas") == 1)
 
     wait_for(f"Deployment {name} back at 1 replica", scaled_back, REACT, 0.2)
-    messages = wait_for("a DriftRepaired event", lambda: scene.events(name, "DriftRepaired"), 30)
+    messages = wait_for("a DriftRepaired event", lambda: scene.events(name, "DriftRepaired"), REACT)
     assert f"Deployment {scene.namespace}/{name} changed (spec.replicas)" in messages[0]
 
 

@@ -32,6 +32,10 @@ def kubectl_binary() -> str:
     return deploy_manifests.kubectl()
 
 
+class KubectlError(AssertionError):
+    """kubectl exited non-zero; the message holds the command and its stderr."""
+
+
 @dataclass(frozen=True)
 class Kubectl:
     """kubectl bound to one kubeconfig."""
@@ -55,7 +59,7 @@ class Kubectl:
             timeout=timeout,
         )
         if check and proc.returncode != 0:
-            raise AssertionError(f"kubectl {' '.join(args)} failed: {proc.stderr.strip()}")
+            raise KubectlError(f"kubectl {' '.join(args)} failed: {proc.stderr.strip()}")
         return proc
 
     def json(self, *args: str) -> Any:
@@ -104,12 +108,18 @@ def find_cluster(workdir: Path) -> Iterator[Kubectl]:
 
 
 def wait_for(what: str, probe: Callable[[], T | None], timeout: float, every: float = 2.0) -> T:
-    """The first truthy answer of `probe`, polled until `timeout` seconds have passed."""
+    """The first truthy answer of `probe`, polled until `timeout` seconds have passed. A kubectl
+    call that fails or hangs inside `probe` (an API server slow under load) counts as "not yet"."""
     deadline = time.monotonic() + timeout
-    last: T | None = None
+    last: T | Exception | None = None
     while time.monotonic() < deadline:
-        last = probe()
-        if last:
-            return last
+        try:
+            answer = probe()
+        except (KubectlError, subprocess.TimeoutExpired) as trouble:
+            last = trouble
+        else:
+            if answer:
+                return answer
+            last = answer
         time.sleep(every)
     raise AssertionError(f"timed out after {timeout:g}s waiting for {what} (last: {last!r})")

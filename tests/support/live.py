@@ -49,6 +49,23 @@ def wait_established(kubectl: Kubectl, name: str) -> None:
         return any(c["type"] == "Established" and c["status"] == "True" for c in conditions)
 
     wait_for(f"CRD {name} Established", established, 60, every=0.2)
+    # Then served: API discovery, which clients read to find the kind, follows a moment later.
+    wait_for(f"the resource {name} served", lambda: served(kubectl, name), 60, every=0.2)
+
+
+def served(kubectl: Kubectl, resource: str) -> bool:
+    """Whether API discovery offers `resource` (plural.group): kubectl lists it without error."""
+    args = ("get", resource, "--all-namespaces", "-o", "name", "--request-timeout=10s")
+    return kubectl.run(*args, check=False).returncode == 0
+
+
+def wait_removed_crd(kubectl: Kubectl, name: str) -> None:
+    """Wait until the CRD `name` is deleted and discovery no longer offers its resource."""
+
+    def gone() -> bool:
+        return kubectl.get("crd", name) is None and not served(kubectl, name)
+
+    wait_for(f"CRD {name} removed", gone, 120, every=0.5)
 
 
 def new_namespace(kubectl: Kubectl, prefix: str = "sr-e2e") -> str:
@@ -57,7 +74,7 @@ def new_namespace(kubectl: Kubectl, prefix: str = "sr-e2e") -> str:
     return name
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
@@ -159,7 +176,7 @@ def start_operator(
     its ServiceAccount's files, which a process does not have, so it is given as the
     Lease's namespace (leader election)."""
     workdir.mkdir(parents=True, exist_ok=True)
-    port = _free_port()
+    port = free_port()
     health = f"http://127.0.0.1:{port}/healthz"
     helm, helm_log = helm_recorder(workdir, helm_binary(helm_version))
     environment = {
@@ -207,7 +224,11 @@ def start_operator(
 def delete_routers(kubectl: Kubectl, namespace: str) -> None:
     """Delete the SemanticRouters of `namespace` while their operator still runs, so that its
     finalizer uninstalls each release (else the namespace and the CRD would wait for it forever)."""
-    kubectl.run(
-        "delete", "semanticrouters", "--all", "-n", namespace, "--timeout=120s",
-        check=False, timeout=150,
-    )  # fmt: skip
+    kubectl.run("delete", "semanticrouters", "--all", "-n", namespace, "--wait=false", check=False)
+
+    def none_left() -> bool:
+        return not kubectl.json("get", "semanticrouters", "-n", namespace)["items"]
+
+    # A router left behind would hold its finalizer with no operator to lift it, and a later
+    # test would time out far from the cause: fail here instead.
+    wait_for(f"every SemanticRouter of {namespace} uninstalled", none_left, 300, every=1)
