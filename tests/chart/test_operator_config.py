@@ -20,7 +20,7 @@ from semantic_router_operator.platform import Platform
 
 from tests.chart.validators import validate_router_config
 from tests.support.chartreasoning import chart_reasoning, reasoning_can_be_off
-from tests.support.helm import CHART, ROOT, find, render
+from tests.support.helm import CHART, ROOT, HelmError, find, render
 
 SAMPLES = ROOT / "samples"
 RELEASE = "sr"
@@ -205,3 +205,33 @@ def test_the_chart_completes_a_reasoning_family_as_the_no_helm_tiers_assume(name
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_the_rendered_config_passes_the_router_validation(case: str) -> None:
     validate_router_config(rendered_config_text(CASES[case]))
+
+
+def gateway_spec_with_an_ensemble(looper: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Gateway mode, two Service backends and a decision the router runs through its looper."""
+    endpoints = [
+        {"name": n, "model": n, "backend": {"type": "service", "service": {"name": n, "port": 80}}}
+        for n in ("llama3-8b", "qwen3-8b")
+    ]
+    decision = {
+        "name": "ensemble",
+        "priority": 10,
+        "modelRefs": [{"model": "llama3-8b"}, {"model": "qwen3-8b"}],
+        "algorithm": {"type": "remom"},
+    }
+    config: dict[str, Any] = {"decisions": [decision], **({"looper": looper} if looper else {})}
+    gateway = {"existingRef": {"name": "eg", "namespace": "gateways"}}
+    return {"vllmEndpoints": endpoints, "gateway": gateway, "config": config}
+
+
+def test_a_gateway_mode_cr_whose_decision_needs_the_looper_is_refused_naming_the_field() -> None:
+    with pytest.raises(HelmError) as failure:
+        rendered_config_text(gateway_spec_with_an_ensemble())
+    assert 'routing decision "ensemble" uses the remom algorithm' in str(failure.value)
+    assert "spec.config.looper.endpoint" in str(failure.value)
+
+
+def test_a_gateway_mode_cr_with_a_looper_endpoint_renders_it() -> None:
+    endpoint = "http://eg.gateways.svc:80/v1/chat/completions"
+    text = rendered_config_text(gateway_spec_with_an_ensemble({"endpoint": endpoint}))
+    assert yaml.safe_load(text)["global"]["integrations"]["looper"]["endpoint"] == endpoint

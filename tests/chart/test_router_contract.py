@@ -278,11 +278,57 @@ def test_looper_calls_go_through_the_pods_own_envoy_listener_in_standalone_mode(
     assert looper["endpoint"] == mine
 
 
+GATEWAY = {"existingRef": {"name": "eg", "namespace": "gateways"}}
+SECOND = {**ENDPOINT, "name": "b", "model": "qwen3-8b"}
+
+
+def looper_decision(algorithm: str, models: int = 2) -> dict[str, Any]:
+    refs = [{"model": m["model"]} for m in (ENDPOINT, SECOND)[:models]]
+    decision = {"name": "ensemble", "priority": 10, "modelRefs": refs}
+    return {"config": {"routing": {"decisions": [{**decision, "algorithm": {"type": algorithm}}]}}}
+
+
 def test_in_gateway_mode_the_chart_leaves_the_looper_endpoint_to_the_user() -> None:
     """Only the Gateway's Envoy calls this router; the chart does not know its address."""
-    gateway = {"existingRef": {"name": "eg", "namespace": "gateways"}}
-    config = chart_config({"vllmEndpoints": [ENDPOINT], "gateway": gateway})["global"]
+    config = chart_config({"vllmEndpoints": [ENDPOINT], "gateway": GATEWAY})["global"]
     assert "endpoint" not in config["integrations"]["looper"]
+
+
+@pytest.mark.parametrize("algorithm", ["confidence", "ratings", "remom", "fusion", "workflows"])
+def test_in_gateway_mode_a_decision_using_the_looper_needs_its_endpoint(algorithm: str) -> None:
+    values = {"vllmEndpoints": [ENDPOINT, SECOND], "gateway": GATEWAY, **looper_decision(algorithm)}
+    with pytest.raises(HelmError) as failure:
+        chart_config(values)
+    message = str(failure.value)
+    assert f'routing decision "ensemble" uses the {algorithm} algorithm' in message
+    assert "Set the endpoint to your Gateway's listener" in message
+    assert "spec.config.looper.endpoint" in message
+
+
+@pytest.mark.parametrize(
+    "endpoint", ["http://eg.gateways:8080/v1/chat/completions", ""], ids=["gateway", "off"]
+)
+def test_a_looper_endpoint_of_the_users_own_or_none_lets_gateway_mode_render(endpoint: str) -> None:
+    values = {"vllmEndpoints": [ENDPOINT, SECOND], "gateway": GATEWAY, **looper_decision("remom")}
+    values["config"]["global"] = {"integrations": {"looper": {"endpoint": endpoint}}}
+    assert chart_config(values)["global"]["integrations"]["looper"]["endpoint"] == endpoint
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        {"gateway": GATEWAY, **looper_decision("confidence", models=1)},
+        {"gateway": GATEWAY, **looper_decision("static")},
+        looper_decision("remom"),
+    ],
+    ids=["confidence-with-one-model", "not-a-looper-algorithm", "standalone"],
+)
+def test_decisions_the_router_runs_without_the_looper_need_no_endpoint(
+    values: dict[str, Any],
+) -> None:
+    """The router calls the looper for confidence and ratings only with two models or more
+    (pkg/extproc/req_filter_looper.go); standalone mode has the sidecar's listener."""
+    assert chart_config({"vllmEndpoints": [ENDPOINT, SECOND], **values})["routing"]["decisions"]
 
 
 def guard_of(values: dict[str, Any]) -> dict[str, Any]:

@@ -218,6 +218,7 @@ Each helper returns YAML; callers read it back with semantic-router.parse (never
 {{- $looperEndpoint = printf "http://localhost:%d/v1/chat/completions" (int .Values.envoy.port) -}}
 {{- end -}}
 {{- include "semantic-router.kubernetesDefaults" (dict "global" $global "bufferLimitBytes" .Values.envoy.bufferLimitBytes "looperEndpoint" $looperEndpoint) -}}
+{{- include "semantic-router.checkLooperReachable" (dict "routing" $routing "global" $global) -}}
 {{- include "semantic-router.promptGuardDefaults" $global -}}
 {{- /* management API: loopback unless managementApi.expose, then bearer tokens bound from env */ -}}
 {{- $tokens := (include "semantic-router.parse" (dict "text" (include "semantic-router.managementTokens" .) "what" "the management API tokens") | fromJson).items -}}
@@ -332,6 +333,26 @@ Each helper returns YAML; callers read it back with semantic-router.parse (never
 {{- end -}}
 {{- if $decisions -}}
 {{- $_ := set $routing "decisions" $decisions -}}
+{{- end -}}
+{{- end }}
+
+{{/* semantic-router.checkLooperReachable: fails when a decision would call the router's looper where nothing listens (on {routing, global}, after kubernetesDefaults). The looper sends a decision's calls (confidence, ratings, remom, fusion, workflows algorithms) back through an Envoy whose ext_proc is this router, at global.integrations.looper.endpoint; in standalone mode the chart has pointed it at the sidecar, in gateway mode only the user knows the Gateway's address and the router's default, localhost:8899, reaches nothing in the pod. Which decisions use the looper follows the router (pkg/extproc/req_filter_looper.go, hasLooperModelInputs): remom, workflows and fusion with one model or more (fusion also with analysis models), confidence and ratings with two or more. An endpoint set to "" turns the looper off: the router then routes such a decision without it. */}}
+{{- define "semantic-router.checkLooperReachable" -}}
+{{- $looper := default (dict) (dig "integrations" "looper" (dict) .global) -}}
+{{- if not (hasKey $looper "endpoint") -}}
+{{- range $i, $d := (default (list) .routing.decisions) -}}
+{{- $type := toString (dig "algorithm" "type" "" $d) -}}
+{{- $refs := len (default (list) $d.modelRefs) -}}
+{{- $uses := false -}}
+{{- if has $type (list "remom" "workflows" "fusion") -}}
+{{- $uses = or (ge $refs 1) (and (eq $type "fusion") (not (empty (dig "algorithm" "fusion" "analysis_models" (list) $d)))) -}}
+{{- else if has $type (list "confidence" "ratings") -}}
+{{- $uses = ge $refs 2 -}}
+{{- end -}}
+{{- if $uses -}}
+{{- fail (printf "routing decision %q uses the %s algorithm, which the router runs through its looper at global.integrations.looper.endpoint; in gateway mode its default (http://localhost:8899/v1/chat/completions) reaches nothing in the pod. Set the endpoint to your Gateway's listener, http://<gateway address>/v1/chat/completions (CR: spec.config.looper.endpoint), or to \"\" to route the decision without the looper" (toString $d.name) $type) -}}
+{{- end -}}
+{{- end -}}
 {{- end -}}
 {{- end }}
 
