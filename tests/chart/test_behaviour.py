@@ -532,10 +532,11 @@ SHARED_CLAIM_WARNING = "share the ReadWriteOnce models claim"
 def test_the_install_notes_warn_when_replicas_share_a_claim_one_node_can_mount(
     scale: dict[str, Any], most: int
 ) -> None:
-    text = notes({"vllmEndpoints": [KSERVE], **scale}, release="r")
+    text = " ".join(notes({"vllmEndpoints": [KSERVE], **scale}, release="r").split())
     warning = text[text.index("WARNING: up to") :]
     assert warning.startswith(f'WARNING: up to {most} replicas {SHARED_CLAIM_WARNING} "r-models"')
-    assert "Set persistence.accessMode\nReadWriteMany" in warning  # names the fix
+    assert "a replica scheduled on another node stays Pending" in warning
+    assert "Set persistence.accessMode ReadWriteMany" in warning  # names the fix
 
 
 @pytest.mark.parametrize(

@@ -84,7 +84,7 @@ def expected_global(raw_spec: dict[str, Any]) -> dict[str, Any]:
     looper = integrations.setdefault("looper", {})
     looper.setdefault("grpc_max_msg_size_mb", 51)
     # looper calls through the pod's own Envoy listener (standalone mode, envoy.port 8801)
-    looper.setdefault("endpoint", "http://localhost:8801/v1/chat/completions")
+    looper.setdefault("endpoint", "http://127.0.0.1:8801/v1/chat/completions")
     if not integrations.get("tools", {}).get("enabled"):  # tools need the mmBERT model
         semantic = expected.setdefault("model_catalog", {}).setdefault("embeddings", {})
         semantic.setdefault("semantic", {}).setdefault("mmbert_model_path", "")

@@ -271,7 +271,7 @@ def test_looper_calls_go_through_the_pods_own_envoy_listener_in_standalone_mode(
     x-vsr-looper-* headers), so the chart points them at the sidecar's listener."""
     values = {"vllmEndpoints": [ENDPOINT], "envoy": {"port": 9000}}
     looper = chart_config(values)["global"]["integrations"]["looper"]
-    assert looper["endpoint"] == "http://localhost:9000/v1/chat/completions"
+    assert looper["endpoint"] == "http://127.0.0.1:9000/v1/chat/completions"
     mine = "http://other:8080/v1/chat/completions"
     set_by_user = {"config": {"global": {"integrations": {"looper": {"endpoint": mine}}}}}
     looper = chart_config({**values, **set_by_user})["global"]["integrations"]["looper"]
@@ -280,55 +280,112 @@ def test_looper_calls_go_through_the_pods_own_envoy_listener_in_standalone_mode(
 
 GATEWAY = {"existingRef": {"name": "eg", "namespace": "gateways"}}
 SECOND = {**ENDPOINT, "name": "b", "model": "qwen3-8b"}
+COMPRESSION = {"type": "context_compression", "configuration": {"recovery": {"enabled": True}}}
 
 
-def looper_decision(algorithm: str, models: int = 2) -> dict[str, Any]:
+def decision(models: int = 2, **fields: Any) -> dict[str, Any]:
+    """Values with two endpoints and one decision routing to the first `models` of them."""
     refs = [{"model": m["model"]} for m in (ENDPOINT, SECOND)[:models]]
-    decision = {"name": "ensemble", "priority": 10, "modelRefs": refs}
-    return {"config": {"routing": {"decisions": [{**decision, "algorithm": {"type": algorithm}}]}}}
+    one = {"name": "ensemble", "priority": 10, "modelRefs": refs, **fields}
+    return {"vllmEndpoints": [ENDPOINT, SECOND], "config": {"routing": {"decisions": [one]}}}
 
 
-def test_in_gateway_mode_the_chart_leaves_the_looper_endpoint_to_the_user() -> None:
-    """Only the Gateway's Envoy calls this router; the chart does not know its address."""
-    config = chart_config({"vllmEndpoints": [ENDPOINT], "gateway": GATEWAY})["global"]
-    assert "endpoint" not in config["integrations"]["looper"]
+def with_looper(values: dict[str, Any], endpoint: Any) -> dict[str, Any]:
+    values["config"]["global"] = {"integrations": {"looper": {"endpoint": endpoint}}}
+    return values
 
 
-@pytest.mark.parametrize("algorithm", ["confidence", "ratings", "remom", "fusion", "workflows"])
-def test_in_gateway_mode_a_decision_using_the_looper_needs_its_endpoint(algorithm: str) -> None:
-    values = {"vllmEndpoints": [ENDPOINT, SECOND], "gateway": GATEWAY, **looper_decision(algorithm)}
+def looper_of(values: dict[str, Any]) -> dict[str, Any]:
+    looper: dict[str, Any] = chart_config(values)["global"]["integrations"]["looper"]
+    return looper
+
+
+# What the router runs through its looper (pkg/extproc/req_filter_looper.go hasLooperModelInputs,
+# req_filter_prompt_selector.go, config/validator_decision.go), and whether "" may turn it off.
+LOOPER_USES = {
+    "confidence": (decision(algorithm={"type": "confidence"}), True),
+    "ratings": (decision(algorithm={"type": "ratings"}), True),
+    "remom": (decision(models=1, algorithm={"type": "remom"}), True),
+    "workflows": (decision(models=1, algorithm={"type": "workflows"}), True),
+    "fusion": (decision(models=1, algorithm={"type": "fusion", "fusion": None}), True),
+    "fusion-analysis-models": (
+        decision(models=0, algorithm={"type": "fusion", "fusion": {"analysis_models": ["a"]}}),
+        True,
+    ),
+    "prompt": (decision(algorithm={"type": "prompt", "prompt": {"model": "qwen3-8b"}}), False),
+    "context_compression recovery": (decision(models=1, plugins=[COMPRESSION]), False),
+}
+
+
+@pytest.mark.parametrize("use", sorted(LOOPER_USES))
+def test_in_gateway_mode_a_decision_using_the_looper_needs_its_endpoint(use: str) -> None:
+    values, may_be_off = copy.deepcopy(LOOPER_USES[use])
+    with pytest.raises(HelmError) as failure:
+        chart_config({**values, "gateway": GATEWAY})
+    message = " ".join(str(failure.value).split())
+    what = use.removesuffix("-analysis-models")
+    what = what if what == "context_compression recovery" else f"the {what} algorithm"
+    assert f'routing decision "ensemble" uses {what}, which the router runs' in message
+    assert "Set the endpoint to your Gateway's listener" in message
+    assert "(CR: spec.config.looper.endpoint;" in message
+    assert ('or to "" to route the decision without the looper' in message) is may_be_off
+
+
+@pytest.mark.parametrize("use", sorted(LOOPER_USES))
+def test_the_users_looper_endpoint_lets_gateway_mode_render_and_is_kept(use: str) -> None:
+    values = with_looper(copy.deepcopy(LOOPER_USES[use][0]), "http://eg.gateways/v1")
+    assert looper_of({**values, "gateway": GATEWAY})["endpoint"] == "http://eg.gateways/v1"
+
+
+@pytest.mark.parametrize("use", sorted(LOOPER_USES))
+def test_an_empty_looper_endpoint_turns_off_only_what_can_run_without_it(use: str) -> None:
+    values, may_be_off = copy.deepcopy(LOOPER_USES[use])
+    values = with_looper(values, "")
+    if may_be_off:
+        assert looper_of(values)["endpoint"] == ""
+        return
     with pytest.raises(HelmError) as failure:
         chart_config(values)
-    message = str(failure.value)
-    assert f'routing decision "ensemble" uses the {algorithm} algorithm' in message
-    assert "Set the endpoint to your Gateway's listener" in message
-    assert "spec.config.looper.endpoint" in message
-
-
-@pytest.mark.parametrize(
-    "endpoint", ["http://eg.gateways:8080/v1/chat/completions", ""], ids=["gateway", "off"]
-)
-def test_a_looper_endpoint_of_the_users_own_or_none_lets_gateway_mode_render(endpoint: str) -> None:
-    values = {"vllmEndpoints": [ENDPOINT, SECOND], "gateway": GATEWAY, **looper_decision("remom")}
-    values["config"]["global"] = {"integrations": {"looper": {"endpoint": endpoint}}}
-    assert chart_config(values)["global"]["integrations"]["looper"]["endpoint"] == endpoint
+    assert 'is "": the router would refuse to start' in " ".join(str(failure.value).split())
 
 
 @pytest.mark.parametrize(
     "values",
     [
-        {"gateway": GATEWAY, **looper_decision("confidence", models=1)},
-        {"gateway": GATEWAY, **looper_decision("static")},
-        looper_decision("remom"),
+        decision(models=1, algorithm={"type": "confidence"}),
+        decision(models=1, algorithm={"type": "ratings"}),
+        decision(models=0, algorithm={"type": "fusion", "fusion": {"analysis_models": []}}),
+        decision(algorithm={"type": "static"}),
+        decision(algorithm=None),
+        decision(algorithm="remom"),
+        decision(plugins=[{"type": "context_compression", "configuration": None}]),
+        decision(plugins=[{**COMPRESSION, "configuration": {"recovery": {"enabled": False}}}]),
     ],
-    ids=["confidence-with-one-model", "not-a-looper-algorithm", "standalone"],
+    ids=[
+        "confidence-one-model",
+        "ratings-one-model",
+        "fusion-nothing-to-fuse",
+        "selector-algorithm",
+        "no-algorithm",
+        "algorithm-not-an-object",
+        "compression-without-configuration",
+        "compression-without-recovery",
+    ],
 )
-def test_decisions_the_router_runs_without_the_looper_need_no_endpoint(
+def test_in_gateway_mode_decisions_the_router_runs_without_the_looper_render_as_they_are(
     values: dict[str, Any],
 ) -> None:
-    """The router calls the looper for confidence and ratings only with two models or more
-    (pkg/extproc/req_filter_looper.go); standalone mode has the sidecar's listener."""
-    assert chart_config({"vllmEndpoints": [ENDPOINT, SECOND], **values})["routing"]["decisions"]
+    """Nothing to refuse, and the router's own default endpoint is left alone."""
+    assert "endpoint" not in looper_of({**values, "gateway": GATEWAY})
+
+
+@pytest.mark.parametrize("endpoint", [None, 8899], ids=["null", "not-a-string"])
+def test_an_endpoint_that_is_not_a_string_gets_the_sidecars_listener_in_standalone_mode(
+    endpoint: Any,
+) -> None:
+    """The router keeps its own default for anything but a string: the chart's default wins."""
+    values = with_looper(decision(algorithm={"type": "remom"}), endpoint)
+    assert looper_of(values)["endpoint"] == "http://127.0.0.1:8801/v1/chat/completions"
 
 
 def guard_of(values: dict[str, Any]) -> dict[str, Any]:

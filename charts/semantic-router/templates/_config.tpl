@@ -215,7 +215,7 @@ Each helper returns YAML; callers read it back with semantic-router.parse (never
 {{- include "semantic-router.checkResponseCache" (dig "stores" "response_cache" (dict) $global) -}}
 {{- $looperEndpoint := "" -}}
 {{- if include "semantic-router.standalone" . -}}
-{{- $looperEndpoint = printf "http://localhost:%d/v1/chat/completions" (int .Values.envoy.port) -}}
+{{- $looperEndpoint = printf "http://127.0.0.1:%d/v1/chat/completions" (int .Values.envoy.port) -}}
 {{- end -}}
 {{- include "semantic-router.kubernetesDefaults" (dict "global" $global "bufferLimitBytes" .Values.envoy.bufferLimitBytes "looperEndpoint" $looperEndpoint) -}}
 {{- include "semantic-router.checkLooperReachable" (dict "routing" $routing "global" $global) -}}
@@ -336,22 +336,39 @@ Each helper returns YAML; callers read it back with semantic-router.parse (never
 {{- end -}}
 {{- end }}
 
-{{/* semantic-router.checkLooperReachable: fails when a decision would call the router's looper where nothing listens (on {routing, global}, after kubernetesDefaults). The looper sends a decision's calls (confidence, ratings, remom, fusion, workflows algorithms) back through an Envoy whose ext_proc is this router, at global.integrations.looper.endpoint; in standalone mode the chart has pointed it at the sidecar, in gateway mode only the user knows the Gateway's address and the router's default, localhost:8899, reaches nothing in the pod. Which decisions use the looper follows the router (pkg/extproc/req_filter_looper.go, hasLooperModelInputs): remom, workflows and fusion with one model or more (fusion also with analysis models), confidence and ratings with two or more. An endpoint set to "" turns the looper off: the router then routes such a decision without it. */}}
+{{/* semantic-router.checkLooperReachable: fails when a decision would call the router's looper where nothing can answer (on {routing, global}, after kubernetesDefaults). The looper sends a decision's model calls back through an Envoy whose ext_proc is this router, at global.integrations.looper.endpoint (a string; anything else leaves the router's default): in standalone mode the chart has pointed it at the sidecar; in gateway mode only the user knows the Gateway's address, and the router's default, localhost:8899, reaches nothing in the pod. What uses the looper follows the router (pkg/extproc/req_filter_looper.go hasLooperModelInputs, req_filter_prompt_selector.go, config/validator_prompt.go and validator_decision.go): the remom, workflows and fusion algorithms with one model or more (fusion also with analysis models), confidence and ratings with two or more, which an endpoint of "" turns off (the router then routes the decision without the looper); the prompt algorithm and context_compression recovery, which the router refuses to start without an endpoint. */}}
 {{- define "semantic-router.checkLooperReachable" -}}
-{{- $looper := default (dict) (dig "integrations" "looper" (dict) .global) -}}
-{{- if not (hasKey $looper "endpoint") -}}
-{{- range $i, $d := (default (list) .routing.decisions) -}}
-{{- $type := toString (dig "algorithm" "type" "" $d) -}}
+{{- $endpoint := dig "integrations" "looper" "endpoint" nil .global -}}
+{{- range (default (list) .routing.decisions) -}}
+{{- $d := . -}}
+{{- $alg := get $d "algorithm" -}}
+{{- $alg = ternary $alg (dict) (kindIs "map" $alg) -}}
+{{- $type := toString (get $alg "type") -}}
 {{- $refs := len (default (list) $d.modelRefs) -}}
-{{- $uses := false -}}
-{{- if has $type (list "remom" "workflows" "fusion") -}}
-{{- $uses = or (ge $refs 1) (and (eq $type "fusion") (not (empty (dig "algorithm" "fusion" "analysis_models" (list) $d)))) -}}
-{{- else if has $type (list "confidence" "ratings") -}}
-{{- $uses = ge $refs 2 -}}
+{{- $fusion := get $alg "fusion" -}}
+{{- $analysis := not (empty (get (ternary $fusion (dict) (kindIs "map" $fusion)) "analysis_models")) -}}
+{{- $uses := "" -}}
+{{- $needs := false -}}
+{{- if or (and (has $type (list "remom" "workflows" "fusion")) (ge $refs 1)) (and (eq $type "fusion") $analysis) (and (has $type (list "confidence" "ratings")) (ge $refs 2)) -}}
+{{- $uses = printf "the %s algorithm" $type -}}
+{{- else if eq $type "prompt" -}}
+{{- $uses = "the prompt algorithm" -}}
+{{- $needs = true -}}
 {{- end -}}
-{{- if $uses -}}
-{{- fail (printf "routing decision %q uses the %s algorithm, which the router runs through its looper at global.integrations.looper.endpoint; in gateway mode its default (http://localhost:8899/v1/chat/completions) reaches nothing in the pod. Set the endpoint to your Gateway's listener, http://<gateway address>/v1/chat/completions (CR: spec.config.looper.endpoint), or to \"\" to route the decision without the looper" (toString $d.name) $type) -}}
+{{- range (default (list) $d.plugins) -}}
+{{- $plugin := ternary . (dict) (kindIs "map" .) -}}
+{{- $conf := get $plugin "configuration" -}}
+{{- $recovery := get (ternary $conf (dict) (kindIs "map" $conf)) "recovery" -}}
+{{- if and (eq (toString (get $plugin "type")) "context_compression") (get (ternary $recovery (dict) (kindIs "map" $recovery)) "enabled") -}}
+{{- $uses = "context_compression recovery" -}}
+{{- $needs = true -}}
 {{- end -}}
+{{- end -}}
+{{- if and $uses (not (kindIs "string" $endpoint)) -}}
+{{- fail (printf "routing decision %q uses %s, which the router runs through its looper at global.integrations.looper.endpoint; in gateway mode its default (http://localhost:8899/v1/chat/completions) reaches nothing in the pod. Set the endpoint to your Gateway's listener, http://<gateway address>/v1/chat/completions (CR: spec.config.looper.endpoint; with more than one replica a looper call can reach another replica, which handles it as an ordinary request)%s" (toString $d.name) $uses (ternary "" ", or to \"\" to route the decision without the looper" $needs)) -}}
+{{- end -}}
+{{- if and $needs (eq (toString $endpoint) "") (kindIs "string" $endpoint) -}}
+{{- fail (printf "routing decision %q uses %s, which needs the router's looper, but global.integrations.looper.endpoint (CR: spec.config.looper.endpoint) is \"\": the router would refuse to start. Set it to the address of an Envoy whose ext_proc is this router (gateway mode: your Gateway's listener, http://<gateway address>/v1/chat/completions)" (toString $d.name) $uses) -}}
 {{- end -}}
 {{- end -}}
 {{- end }}
@@ -417,7 +434,7 @@ Each helper returns YAML; callers read it back with semantic-router.parse (never
 {{- if not (hasKey $looper "grpc_max_msg_size_mb") -}}
 {{- $_ := set $looper "grpc_max_msg_size_mb" (add1 (div (add (int64 .bufferLimitBytes) 1048575) 1048576)) -}}
 {{- end -}}
-{{- if and .looperEndpoint (not (hasKey $looper "endpoint")) -}}
+{{- if and .looperEndpoint (not (kindIs "string" $looper.endpoint)) -}}
 {{- $_ := set $looper "endpoint" .looperEndpoint -}}
 {{- end -}}
 {{- $_ := set $integrations "looper" $looper -}}
