@@ -21,7 +21,7 @@ from typing import Any
 
 from scripts import deploy_manifests
 from tests.support.helm import CHART, helm_binary
-from tests.support.kubectl import Kubectl, wait_for
+from tests.support.kubectl import Kubectl, KubectlError, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 CRD_FILE = ROOT / "crds" / "vllm.ai_semanticrouters.yaml"
@@ -53,10 +53,21 @@ def wait_established(kubectl: Kubectl, name: str) -> None:
     wait_for(f"the resource {name} served", lambda: served(kubectl, name), 60, every=0.2)
 
 
+# What kubectl says of a resource the API server does not serve: unknown to discovery, or
+# still in kubectl's discovery cache but gone from the server.
+NOT_SERVED = ("doesn't have a resource type", "could not find the requested resource")
+
+
 def served(kubectl: Kubectl, resource: str) -> bool:
-    """Whether API discovery offers `resource` (plural.group): kubectl lists it without error."""
+    """Whether the API server serves `resource` (plural.group); any other kubectl failure (the
+    API server slow or restarting) is raised, so that a poll tries again."""
     args = ("get", resource, "--all-namespaces", "-o", "name", "--request-timeout=10s")
-    return kubectl.run(*args, check=False).returncode == 0
+    proc = kubectl.run(*args, check=False)
+    if proc.returncode == 0:
+        return True
+    if any(text in proc.stderr for text in NOT_SERVED):
+        return False
+    raise KubectlError(f"kubectl {' '.join(args)} failed: {proc.stderr.strip()}")
 
 
 def wait_removed_crd(kubectl: Kubectl, name: str) -> None:
@@ -227,6 +238,8 @@ def delete_routers(kubectl: Kubectl, namespace: str) -> None:
     kubectl.run("delete", "semanticrouters", "--all", "-n", namespace, "--wait=false", check=False)
 
     def none_left() -> bool:
+        if not served(kubectl, CRD_NAME):  # no CRD, no router
+            return True
         return not kubectl.json("get", "semanticrouters", "-n", namespace)["items"]
 
     # A router left behind would hold its finalizer with no operator to lift it, and a later
