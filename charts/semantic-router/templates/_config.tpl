@@ -416,7 +416,7 @@ Each helper returns YAML; callers read it back with semantic-router.parse (never
 - no second (mmBERT) embedding model to download, unless tools are on: the router embeds the tools database with mmBERT and loads it only once an mmBERT (or Qwen3, Gemma) embedding model is ready, never with the BERT model alone;
 - no tracing to a Jaeger that is not there, no Response API without its Redis store;
 - an ext_proc gRPC message as large as the body Envoy buffers: the router refuses a message over grpc_max_msg_size_mb (4 MiB by default), which would fail every larger request;
-- in standalone mode, looper calls (ReMoM, fusion, flows...) sent to the pod's own Envoy listener (looperEndpoint): the router's default, localhost:8899, is where the vllm-sr container's Envoy listens, not ours. They must pass through an Envoy whose ext_proc is this router, which recognises them by their authenticated x-vsr-looper-* headers; the listener strips those headers only after ext_proc, on the way upstream. */}}
+- in standalone mode, looper calls sent to the pod's own Envoy listener (looperEndpoint), unless a string is set: the router's default, localhost:8899, is where the vllm-sr container's Envoy listens, not ours. They must pass through an Envoy whose ext_proc is this router, which recognises them by x-vsr-looper-request and its per-process token (x-vsr-internal-auth) and removes those headers; the listener's strip list applies only on the way upstream. */}}
 {{- define "semantic-router.kubernetesDefaults" -}}
 {{- $g := .global -}}
 {{- $catalog := default (dict) (get $g "model_catalog") -}}
