@@ -8,6 +8,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support.kubectl import Kubectl, wait_for
 from tests.support.live import delete_routers, free_port, new_namespace, start_operator
@@ -22,7 +23,7 @@ from tests.support.routers import (
 )
 
 TIMER_INTERVAL = 10.0  # SR_OPERATOR_TIMER_INTERVAL of start_operator
-RECONCILES = "semantic_router_operator_reconciles_total{"
+RECONCILES = "semantic_router_operator_reconciles_total"
 
 
 def timer_runs(metrics_port: int) -> float:
@@ -34,9 +35,10 @@ def timer_runs(metrics_port: int) -> float:
     except OSError:  # not listening yet
         return 0.0
     return sum(
-        float(line.rsplit(" ", 1)[1])
-        for line in text.splitlines()
-        if line.startswith(RECONCILES) and 'trigger="timer"' in line
+        sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == RECONCILES and sample.labels.get("trigger") == "timer"
     )
 
 
